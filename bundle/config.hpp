@@ -1,0 +1,207 @@
+// Typed model of an OCI runtime-spec config.json (1.0.x / 1.1), as far as nyx uses it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace nyx {
+
+enum class NsType : std::uint8_t { User, Pid, Mount, Ipc, Uts, Network, Cgroup, Time };
+inline constexpr std::size_t kNsTypeCount = 8;
+
+// The runtime-spec name ("user", "pid", "mount", "ipc", "uts", "network", "cgroup", "time").
+std::string_view ns_type_name(NsType type);
+std::optional<NsType> ns_type_from_name(std::string_view name);
+
+struct Rlimit {
+  int resource = 0;  // RLIMIT_*
+  std::string name;  // "RLIMIT_NOFILE"
+  std::uint64_t soft = 0;
+  std::uint64_t hard = 0;
+};
+
+struct User {
+  std::uint32_t uid = 0;
+  std::uint32_t gid = 0;
+  std::optional<std::uint32_t> umask;
+  std::vector<std::uint32_t> additional_gids;
+};
+
+// Capability sets as bit masks (bit N = capability N), resolved from CAP_* names.
+struct CapabilitySets {
+  std::uint64_t bounding = 0;
+  std::uint64_t effective = 0;
+  std::uint64_t inheritable = 0;
+  std::uint64_t permitted = 0;
+  std::uint64_t ambient = 0;
+};
+
+struct ConsoleSize {
+  unsigned height = 0;
+  unsigned width = 0;
+};
+
+struct Process {
+  bool terminal = false;
+  std::optional<ConsoleSize> console_size;
+  User user;
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::string cwd = "/";
+  std::optional<CapabilitySets> capabilities;
+  std::vector<Rlimit> rlimits;
+  bool no_new_privileges = false;
+  std::optional<int> oom_score_adj;
+  std::string apparmor_profile;
+  std::string selinux_label;
+};
+
+struct Root {
+  std::string path;
+  bool readonly = false;
+};
+
+struct Mount {
+  std::string destination;
+  std::string type;
+  std::string source;
+  std::vector<std::string> options;
+};
+
+struct Namespace {
+  NsType type = NsType::Mount;
+  std::string path;  // empty: create a new one
+};
+
+struct IdMapping {
+  std::uint32_t container_id = 0;
+  std::uint32_t host_id = 0;
+  std::uint32_t size = 0;
+};
+
+struct SeccompArg {
+  unsigned index = 0;
+  std::uint64_t value = 0;
+  std::uint64_t value_two = 0;
+  std::string op;  // "SCMP_CMP_EQ", ...
+};
+
+struct SeccompRule {
+  std::vector<std::string> names;
+  std::string action;
+  std::optional<std::uint32_t> errno_ret;
+  std::vector<SeccompArg> args;
+};
+
+struct Seccomp {
+  std::string default_action;
+  std::optional<std::uint32_t> default_errno_ret;
+  std::vector<std::string> architectures;
+  std::vector<std::string> flags;
+  std::string listener_path;
+  std::vector<SeccompRule> syscalls;
+};
+
+struct Device {
+  std::string path;
+  char type = 'c';  // 'c', 'u', 'b' or 'p'
+  std::int64_t major = 0;
+  std::int64_t minor = 0;
+  std::optional<std::uint32_t> file_mode;
+  std::optional<std::uint32_t> uid;
+  std::optional<std::uint32_t> gid;
+};
+
+struct Hook {
+  std::string path;
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::optional<int> timeout;  // seconds
+};
+
+struct Hooks {
+  std::vector<Hook> prestart;
+  std::vector<Hook> create_runtime;
+  std::vector<Hook> create_container;
+  std::vector<Hook> start_container;
+  std::vector<Hook> poststart;
+  std::vector<Hook> poststop;
+  bool empty() const {
+    return prestart.empty() && create_runtime.empty() && create_container.empty() &&
+           start_container.empty() && poststart.empty() && poststop.empty();
+  }
+};
+
+// linux.resources, typed where nyx applies it; `raw` keeps the section as given.
+struct DeviceRule {
+  bool allow = false;
+  char type = 'a';
+  std::optional<std::int64_t> major;
+  std::optional<std::int64_t> minor;
+  std::string access = "rwm";
+};
+
+struct Resources {
+  std::optional<std::int64_t> memory_limit;
+  std::optional<std::int64_t> memory_reservation;
+  std::optional<std::int64_t> memory_swap;
+  std::optional<std::int64_t> pids_limit;
+  std::optional<std::uint64_t> cpu_shares;
+  std::optional<std::int64_t> cpu_quota;
+  std::optional<std::uint64_t> cpu_period;
+  std::string cpuset_cpus;
+  std::string cpuset_mems;
+  std::optional<std::uint16_t> blkio_weight;
+  std::vector<DeviceRule> devices;
+  nlohmann::json raw;  // null when absent
+  bool empty() const { return raw.is_null() || raw.empty(); }
+};
+
+struct Linux {
+  std::vector<Namespace> namespaces;
+  std::vector<IdMapping> uid_mappings;
+  std::vector<IdMapping> gid_mappings;
+  std::map<std::string, std::string> sysctl;
+  std::vector<std::string> masked_paths;
+  std::vector<std::string> readonly_paths;
+  std::optional<Seccomp> seccomp;
+  std::vector<Device> devices;
+  Resources resources;
+  std::string cgroups_path;
+  std::string rootfs_propagation;
+  std::string mount_label;
+
+  const Namespace* find_namespace(NsType type) const;
+};
+
+struct Config {
+  std::string oci_version;
+  Root root;
+  std::optional<Process> process;
+  std::string hostname;
+  std::string domainname;
+  std::vector<Mount> mounts;
+  Linux linux;
+  Hooks hooks;
+  nlohmann::json hooks_raw;  // the "hooks" section as given, kept for poststop at delete time
+  std::map<std::string, std::string> annotations;
+};
+
+// Largest config.json nyx reads; larger files are refused before parsing.
+inline constexpr std::size_t kMaxConfigBytes = 16u << 20;
+
+// Parses and validates config text. Throws Error naming the JSON path ("process.args: expected
+// array of strings") or, for syntax errors, the line and column.
+Config parse_config(std::string_view text);
+
+// Reads `path` without blocking on FIFOs or following a final symlink, refusing anything that is
+// not a regular file of at most kMaxConfigBytes, and parses it.
+Config load_config(const std::string& path);
+
+}  // namespace nyx

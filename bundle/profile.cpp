@@ -1,0 +1,153 @@
+#include "bundle/profile.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "bundle/seccomp_groups.hpp"
+#include "runtime/error.hpp"
+
+namespace nyx {
+
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+constexpr unsigned kDefaultMemoryMib = 512;
+constexpr unsigned kDefaultTimeoutS = 30;
+
+ojson rlimit(const char* type, std::uint64_t value) {
+  return {{"type", type}, {"hard", value}, {"soft", value}};
+}
+
+ojson process(const SpecOptions& o, bool strict) {
+  std::uint64_t memory = o.memory_mib.value_or(kDefaultMemoryMib);
+  std::uint64_t as_mib = std::max<std::uint64_t>(8 * memory, 4096);
+  ojson rlimits = ojson::array();
+  if (strict) {
+    std::uint64_t cpu = std::max<std::uint64_t>(2ull * o.timeout_s.value_or(kDefaultTimeoutS), 2);
+    rlimits.push_back(rlimit("RLIMIT_CPU", cpu));
+    rlimits.push_back(rlimit("RLIMIT_NOFILE", 256));
+  }
+  rlimits.push_back(rlimit("RLIMIT_AS", as_mib << 20));
+  ojson p = {
+      {"terminal", false},
+      {"user", {{"uid", 0}, {"gid", 0}}},
+      {"args", o.args.empty() ? std::vector<std::string>{"sh"} : o.args},
+      {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
+               "TERM=xterm"}},
+      {"cwd", "/"},
+  };
+  if (strict) {
+    ojson none = ojson::array();
+    p["capabilities"] = {{"bounding", none}, {"effective", none}, {"inheritable", none},
+                         {"permitted", none}, {"ambient", none}};
+  }
+  p["rlimits"] = rlimits;
+  p["noNewPrivileges"] = true;
+  return p;
+}
+
+ojson mount(const char* dest, const char* type, const char* source,
+            std::vector<std::string> options) {
+  return {{"destination", dest}, {"type", type}, {"source", source}, {"options", options}};
+}
+
+ojson mounts(const SpecOptions& o) {
+  ojson m = ojson::array();
+  m.push_back(mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}));
+  m.push_back(mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}));
+  std::vector<std::string> pts = {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"};
+  if (!o.rootless) pts.emplace_back("gid=5");  // gid 5 (tty) is only mapped with a full range
+  m.push_back(mount("/dev/pts", "devpts", "devpts", pts));
+  m.push_back(mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}));
+  m.push_back(mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}));
+  m.push_back(mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}));
+  m.push_back(mount("/tmp", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=1777", "size=262144k"}));
+  if (o.host_libs) {
+    for (const char* dir : {"/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/bin"}) {
+      if (::access(dir, F_OK) != 0) continue;
+      m.push_back(mount(dir, "bind", dir, {"rbind", "ro", "nosuid", "nodev"}));
+    }
+  }
+  return m;
+}
+
+ojson seccomp(const SpecOptions& o) {
+  std::vector<std::string> groups = {"base"};
+  for (const auto& g : o.allow) {
+    if (find_syscall_group(g) == nullptr) {
+      std::string known;
+      for (const auto& sg : syscall_groups()) known += (known.empty() ? "" : ", ") + std::string(sg.name);
+      throw Error("--allow", "unknown syscall group \"" + g + "\" (known: " + known + ")");
+    }
+    if (std::find(groups.begin(), groups.end(), g) == groups.end()) groups.push_back(g);
+  }
+  std::vector<std::string> allowed;
+  for (const auto& g : groups) {
+    for (auto name : find_syscall_group(g)->syscalls) allowed.emplace_back(name);
+  }
+  std::vector<std::string> enosys;
+  for (auto name : enosys_fallback_syscalls()) {
+    if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) enosys.emplace_back(name);
+  }
+  ojson rules = ojson::array();
+  rules.push_back({{"names", allowed}, {"action", "SCMP_ACT_ALLOW"}});
+  if (!enosys.empty()) {
+    // libc probes these and falls back only on ENOSYS (clone3 -> clone).
+    rules.push_back({{"names", enosys}, {"action", "SCMP_ACT_ERRNO"}, {"errnoRet", 38}});
+  }
+  return {{"defaultAction", "SCMP_ACT_ERRNO"},
+          {"defaultErrnoRet", 1},
+          {"architectures", {"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"}},
+          {"syscalls", rules}};
+}
+
+ojson id_map(unsigned host, unsigned size) {
+  return ojson::array({{{"containerID", 0}, {"hostID", host}, {"size", size}}});
+}
+
+ojson strict_linux(const SpecOptions& o) {
+  ojson lx;
+  if (o.rootless) {
+    lx["uidMappings"] = id_map(::getuid(), 1);
+    lx["gidMappings"] = id_map(::getgid(), 1);
+  } else {
+    lx["uidMappings"] = id_map(kStrictHostId, kStrictIdRange);
+    lx["gidMappings"] = id_map(kStrictHostId, kStrictIdRange);
+  }
+  ojson ns = ojson::array();
+  for (const char* t : {"pid", "network", "ipc", "uts", "mount", "user"}) ns.push_back({{"type", t}});
+  lx["namespaces"] = ns;
+  if (o.memory_mib) {
+    lx["resources"] = {{"memory", {{"limit", static_cast<std::uint64_t>(*o.memory_mib) << 20}}}};
+  }
+  lx["maskedPaths"] = {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
+                       "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+                       "/proc/sched_debug", "/sys/firmware", "/proc/scsi"};
+  lx["readonlyPaths"] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
+  lx["seccomp"] = seccomp(o);
+  return lx;
+}
+
+}  // namespace
+
+nlohmann::ordered_json make_spec(const SpecOptions& o) {
+  bool strict = o.profile == "strict";
+  if (!strict && o.profile != "standard") {
+    throw Error("--profile", "unknown profile \"" + o.profile + "\" (known: strict, standard)");
+  }
+  ojson spec = {{"ociVersion", "1.0.2"}, {"process", process(o, strict)}};
+  spec["root"] = {{"path", "rootfs"}, {"readonly", strict}};
+  if (strict) {
+    spec["hostname"] = "nyx";
+    spec["mounts"] = mounts(o);
+    spec["linux"] = strict_linux(o);
+  }
+  ojson ann = {{"org.nyx.profile", o.profile}};
+  if (o.timeout_s) ann["org.nyx.timeout"] = std::to_string(*o.timeout_s);
+  spec["annotations"] = ann;
+  return spec;
+}
+
+}  // namespace nyx

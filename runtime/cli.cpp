@@ -1,0 +1,273 @@
+// The command line: runc's, so that engines can drive nyx unchanged (SPEC §3).
+#include "runtime/cli.hpp"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "runtime/error.hpp"
+#include "runtime/lifecycle.hpp"
+#include "runtime/log.hpp"
+
+namespace nyx {
+
+namespace {
+
+constexpr const char* kVersion = "nyx-runtime version 0.1.0\nspec: 1.0.2\n";
+
+std::string default_root() {
+  if (::geteuid() == 0) return "/run/nyx-runtime";
+  const char* xdg = std::getenv("XDG_RUNTIME_DIR");
+  return std::string(xdg != nullptr && *xdg != '\0' ? xdg : "/tmp") + "/nyx-runtime";
+}
+
+struct Cli {
+  CLI::App app{"nyx-runtime: a hardening container runtime with a per-primitive record", "nyx-runtime"};
+  GlobalOptions global;
+  std::string log_path;
+  std::string log_format = "text";
+  std::string log_level;
+  bool debug = false;
+  std::string cgroup_manager;
+  std::string rootless;
+
+  CreateOptions create;
+  std::string ablate;
+  RunOptions run;
+  std::string run_ablate;
+  SpecOptions spec;
+  std::string spec_bundle;
+  std::string allow;
+  std::string id;
+  std::string signal;
+  bool all = false;
+  bool force = false;
+  std::string format = "table";
+  bool quiet = false;
+  std::vector<std::string> ps_args;
+  std::string resources;
+  bool stats = false;
+  int interval = 5;
+  ExecOptions exec;
+  std::function<int()> action;
+
+  Cli() {
+    app.set_version_flag("-v,--version", std::string(kVersion));
+    app.add_option("--root", global.root, "state directory");
+    app.add_option("--log", log_path, "log file");
+    app.add_option("--log-format", log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+    app.add_option("--log-level", log_level, "accepted for compatibility");
+    app.add_flag("--debug", debug, "debug messages");
+    app.add_flag("--systemd-cgroup", global.systemd_cgroup, "use systemd for cgroups");
+    app.add_option("--cgroup-manager", cgroup_manager, "cgroupfs, systemd or disabled");
+    app.add_option("--rootless", rootless, "accepted for compatibility");
+    app.require_subcommand(1);
+    app.fallthrough();
+    add_spec();
+    add_create();
+    add_run();
+    add_simple();
+    add_exec();
+  }
+
+  void add_lifecycle_flags(CLI::App* c, CreateOptions& o, std::string& ablation) {
+    c->add_option("-b,--bundle", o.bundle, "bundle directory");
+    c->add_option("--pid-file", o.pid_file, "file to write the init's pid to");
+    c->add_option("--console-socket", o.console_socket, "unix socket to send the pty master to");
+    c->add_flag("--no-pivot", o.no_pivot, "chroot instead of pivot_root");
+    c->add_flag("--no-new-keyring")->description("accepted for compatibility");
+    c->add_option("--preserve-fds", o.preserve_fds, "pass fds 3..3+N-1 to the container");
+    c->add_option("--ablate", ablation, "turn hardening primitives off (experiments)");
+    c->add_flag("--enforce", o.enforce, "fail when any hardening primitive fails");
+  }
+
+  void add_spec() {
+    CLI::App* c = app.add_subcommand("spec", "write a config.json");
+    c->add_option("-b,--bundle", spec_bundle, "bundle directory");
+    c->add_option("--profile", spec.profile, "strict or standard");
+    c->add_flag("--rootless", spec.rootless, "map container root to the caller");
+    c->add_flag("--host-libs", spec.host_libs, "bind the host's libraries read-only");
+    c->add_option("--memory", spec.memory_mib, "memory in MiB");
+    c->add_option("--timeout", spec.timeout_s, "timeout in seconds");
+    c->add_option("--allow", allow, "seccomp groups to allow, comma separated");
+    c->add_option("args", spec.args, "the harness command");
+    c->callback([this] {
+      action = [this] {
+        std::string item;
+        for (char ch : allow + ",") {
+          if (ch != ',') {
+            item += ch;
+          } else if (!item.empty()) {
+            spec.allow.push_back(item);
+            item.clear();
+          }
+        }
+        return cmd_spec(spec, spec_bundle);
+      };
+    });
+  }
+
+  void add_create() {
+    CLI::App* c = app.add_subcommand("create", "create a container");
+    add_lifecycle_flags(c, create, ablate);
+    c->add_option("id", create.id, "container ID")->required();
+    c->callback([this] {
+      action = [this] {
+        create.ablation = Ablation::parse(ablate);
+        create.mode = StartMode::Create;
+        return cmd_create(global, create);
+      };
+    });
+  }
+
+  void add_run() {
+    CLI::App* c = app.add_subcommand("run", "create, start, wait for and delete a container");
+    add_lifecycle_flags(c, run.create, run_ablate);
+    c->add_flag("-d,--detach", run.detach, "do not wait for the container");
+    c->add_flag("--keep", run.keep, "keep the container after it exits");
+    c->add_option("--timeout", run.timeout_s, "kill the container after this many seconds");
+    c->add_option("--report", run.report, "write the final state JSON here");
+    c->add_option("target", run.target, "container ID or bundle directory");
+    c->callback([this] {
+      action = [this] {
+        run.create.ablation = Ablation::parse(run_ablate);
+        return cmd_run(global, run);
+      };
+    });
+  }
+
+  void add_simple() {
+    CLI::App* c = app.add_subcommand("start", "start a created container");
+    c->add_option("id", id)->required();
+    c->callback([this] { action = [this] { return cmd_start(global, id); }; });
+
+    c = app.add_subcommand("state", "print the state of a container");
+    c->add_option("id", id)->required();
+    c->callback([this] { action = [this] { return cmd_state(global, id); }; });
+
+    c = app.add_subcommand("kill", "send a signal to a container");
+    c->add_flag("-a,--all", all, "signal every process of the container");
+    c->add_option("id", id)->required();
+    c->add_option("signal", signal);
+    c->callback([this] { action = [this] { return cmd_kill(global, id, signal, all); }; });
+
+    c = app.add_subcommand("delete", "delete a container");
+    c->add_flag("-f,--force", force, "kill it first if it is running");
+    c->add_option("id", id)->required();
+    c->callback([this] { action = [this] { return cmd_delete(global, id, force); }; });
+
+    c = app.add_subcommand("list", "list containers");
+    c->add_option("-f,--format", format)->check(CLI::IsMember({"table", "json"}));
+    c->add_flag("-q,--quiet", quiet);
+    c->callback([this] { action = [this] { return cmd_list(global, format, quiet); }; });
+
+    c = app.add_subcommand("pause", "freeze every process of a container");
+    c->add_option("id", id)->required();
+    c->callback([this] { action = [this] { return cmd_pause(global, id, true); }; });
+
+    c = app.add_subcommand("resume", "thaw a paused container");
+    c->add_option("id", id)->required();
+    c->callback([this] { action = [this] { return cmd_pause(global, id, false); }; });
+
+    c = app.add_subcommand("ps", "list a container's processes");
+    c->add_option("-f,--format", format)->check(CLI::IsMember({"table", "json"}));
+    c->add_option("id", id)->required();
+    c->add_option("ps_args", ps_args);
+    c->callback([this] { action = [this] { return cmd_ps(global, id, format, ps_args); }; });
+
+    c = app.add_subcommand("update", "change a container's resources");
+    c->add_option("-r,--resources", resources, "linux.resources JSON file, - for stdin");
+    c->add_option("id", id)->required();
+    c->callback([this] { action = [this] { return cmd_update(global, id, resources); }; });
+
+    c = app.add_subcommand("events", "print a container's state events");
+    c->add_flag("--stats", stats);
+    c->add_option("--interval", interval);
+    c->add_option("id", id)->required();
+    c->callback([this] { action = [this] { return cmd_events(global, id, stats, interval); }; });
+
+    c = app.add_subcommand("features", "print the runtime's features");
+    c->callback([this] { action = [this] { return cmd_features(); }; });
+
+    for (const char* name : {"checkpoint", "restore"}) {
+      c = app.add_subcommand(name, "not supported");
+      c->set_help_flag();
+      c->allow_extras();
+      c->callback([this, name] {
+        action = [name]() -> int { throw Error(name, "not supported by nyx-runtime"); };
+      });
+    }
+  }
+
+  void add_exec() {
+    CLI::App* c = app.add_subcommand("exec", "run a process in a container");
+    c->add_option("-p,--process", exec.process_file, "process.json");
+    c->add_flag("-d,--detach", exec.detach);
+    c->add_option("--pid-file", exec.pid_file);
+    c->add_flag("-t,--tty", exec.tty);
+    c->add_option("--console-socket", exec.console_socket);
+    c->add_option("-e,--env", exec.env);
+    c->add_option("--cwd", exec.cwd);
+    c->add_option("-u,--user", exec.user);
+    c->add_option("-c,--cap", exec.caps);
+    c->add_flag("--no-new-privs", exec.no_new_privs);
+    c->add_option("--preserve-fds", exec.preserve_fds);
+    c->add_option("--process-label,--apparmor,--cgroup,-g,--additional-gids", "ignored");
+    c->add_flag("--ignore-paused")->description("ignored");
+    // Everything after the container ID is the command, options included (as runc).
+    c->prefix_command();
+    c->callback([this, c] {
+      std::vector<std::string> rest = c->remaining();
+      action = [this, rest] {
+        if (rest.empty()) throw Error("exec", "needs a container ID");
+        exec.id = rest.front();
+        exec.args.assign(rest.begin() + 1, rest.end());
+        if (!exec.args.empty() && exec.args.front() == "--") exec.args.erase(exec.args.begin());
+        return cmd_exec(global, exec);
+      };
+    });
+  }
+};
+
+// Engines pass --systemd-cgroup; nyx manages cgroupfs itself and says so when systemd is
+// absent rather than failing later with a confusing path error.
+void check_cgroup_manager(const Cli& cli) {
+  bool systemd = cli.global.systemd_cgroup || cli.cgroup_manager == "systemd";
+  if (systemd && ::access("/run/systemd/system", F_OK) != 0) {
+    throw Error("--systemd-cgroup", "systemd is not running on this host; use the cgroupfs manager");
+  }
+}
+
+int run_cli(Cli& cli, int argc, char** argv) {
+  try {
+    cli.app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return cli.app.exit(e);
+  } catch (const CLI::CallForVersion&) {
+    std::fputs(kVersion, stdout);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    cli.app.exit(e);
+    return 1;
+  }
+  log::configure(cli.log_path, cli.log_format == "json" ? log::Format::Json : log::Format::Text,
+                 cli.debug);
+  if (cli.global.root.empty()) cli.global.root = default_root();
+  check_cgroup_manager(cli);
+  return cli.action();
+}
+
+}  // namespace
+
+int cli_main(int argc, char** argv) {
+  Cli cli;
+  try {
+    return run_cli(cli, argc, argv);
+  } catch (const Error& e) {
+    log::error(e.what());
+    return cli.app.got_subcommand("exec") ? 255 : 1;
+  }
+}
+
+}  // namespace nyx

@@ -1,0 +1,66 @@
+// Creating a container (clone, plan, report, state) and the operations every command shares:
+// its status, killing it, removing it.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "bundle/config.hpp"
+#include "runtime/ablation.hpp"
+#include "runtime/cgroups.hpp"
+#include "runtime/plan.hpp"
+#include "runtime/process.hpp"
+#include "runtime/state_store.hpp"
+
+namespace nyx {
+
+enum class StartMode { Create, Run, RunDetached };
+
+struct CreateOptions {
+  std::string id;
+  std::string bundle;
+  std::string pid_file;
+  std::string console_socket;
+  bool no_pivot = false;
+  int preserve_fds = 0;
+  Ablation ablation;
+  bool enforce = false;
+  StartMode mode = StartMode::Create;
+};
+
+// A container whose init is waiting before execve. Owns the init's pidfd and the status socket.
+struct CreatedContainer {
+  std::optional<ContainerDir> dir;
+  nlohmann::json state;
+  Config config;
+  Cgroups cgroups;
+  ChildProcess init;
+  UniqueFd sock;
+  UniqueFd console_master;  // run with a terminal: the pty master to relay
+  // Tells the init to continue: Keep (outlive the runtime), Start (execve now).
+  void send(ParentMsg msg) const;
+};
+
+// Runs `create` up to the point where the init waits for start, writes the state ("created")
+// and the pid file. On any error everything made so far is removed and Error is thrown.
+CreatedContainer create_container(const StateStore& store, const CreateOptions& opts);
+
+// created / running / paused / stopped / creating, from the saved pid and its start time.
+std::string container_status(const ContainerDir& dir, const nlohmann::json& state);
+
+// The state as `state ID` prints it: OCI fields plus the hardening record.
+nlohmann::json public_state(const nlohmann::json& state, const std::string& status);
+
+// The init process if it is still the one that was started.
+UniqueFd open_init(const ContainerDir& dir, const nlohmann::json* state);
+
+// Kills every process of the container (SIGKILL) and waits for the init to be gone.
+void kill_container(const ContainerDir& dir, const nlohmann::json* state);
+
+// Runs poststop hooks, removes the cgroups and the state directory. The container must have
+// no processes left (see kill_container).
+void remove_container(const ContainerDir& dir, const nlohmann::json* state);
+
+}  // namespace nyx

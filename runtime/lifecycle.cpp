@@ -1,0 +1,487 @@
+#include "runtime/lifecycle.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <iostream>
+
+#include "hooks/hooks.hpp"
+#include "runtime/error.hpp"
+#include "runtime/log.hpp"
+#include "runtime/signals.hpp"
+#include "runtime/terminal.hpp"
+
+namespace nyx {
+
+namespace {
+
+std::string object_for(const std::string& id) { return "container \"" + id + "\""; }
+
+ContainerDir must_open(const StateStore& store, const std::string& id, bool lock) {
+  auto dir = store.open(id, lock);
+  if (!dir) throw Error(object_for(id), "does not exist");
+  return std::move(*dir);
+}
+
+void print(const std::string& text) {
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  std::fflush(stdout);
+}
+
+void write_file_atomic(const std::string& path, const std::string& text, const std::string& what) {
+  std::string tmp = path + ".nyx-tmp";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    throw_errno(what, "cannot write " + path);
+  }
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) throw_errno(what, "cannot write " + path);
+}
+
+// `run BUNDLE`: a directory holding config.json, with no --bundle, is the bundle; the ID is its
+// name plus a short random suffix.
+bool resolve_run_target(RunOptions& opts) {
+  struct stat st {};
+  std::string cfg = opts.target + "/config.json";
+  if (opts.create.bundle.empty() && !opts.target.empty() && ::stat(cfg.c_str(), &st) == 0) {
+    opts.create.bundle = opts.target;
+    std::string base = opts.target;
+    while (base.size() > 1 && base.back() == '/') base.pop_back();
+    base = base.substr(base.rfind('/') + 1);
+    if (base.empty() || base == "." || base == "..") base = "nyx";
+    std::string clean;
+    for (char c : base) {
+      bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '+';
+      clean += ok ? c : '-';
+    }
+    unsigned short r = 0;
+    if (::getrandom(&r, sizeof r, 0) != sizeof r) r = static_cast<unsigned short>(::getpid());
+    char suffix[8];
+    std::snprintf(suffix, sizeof suffix, "-%04x", r);
+    opts.create.id = clean + suffix;
+    return true;
+  }
+  if (opts.target.empty()) throw Error("run", "needs a container ID or a bundle directory");
+  opts.create.id = opts.target;
+  return false;
+}
+
+std::optional<double> annotation_timeout(const Config& cfg) {
+  auto it = cfg.annotations.find("org.nyx.timeout");
+  if (it == cfg.annotations.end()) return std::nullopt;
+  char* end = nullptr;
+  double v = std::strtod(it->second.c_str(), &end);
+  if (end == it->second.c_str() || v <= 0) return std::nullopt;
+  return v;
+}
+
+double monotonic_s() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+void run_poststart(const CreatedContainer& c) {
+  if (c.config.hooks.poststart.empty()) return;
+  std::vector<HookRun> runs;
+  run_hooks(c.config.hooks, HookPoint::Poststart, public_state(c.state, "running").dump(), 0,
+            false, runs);
+  for (const auto& r : runs) {
+    if (!r.ok()) log::warn("poststart hook " + r.path + " failed (exit " + std::to_string(r.exit_code) + ")");
+  }
+}
+
+struct WaitResult {
+  int status = 0;
+  bool timed_out = false;
+};
+
+// Foreground run: forward signals to the init, relay the terminal, enforce the timeout.
+WaitResult wait_foreground(CreatedContainer& c, std::optional<double> timeout_s, int sigfd) {
+  WaitResult res;
+  double deadline = timeout_s ? monotonic_s() + *timeout_s : 0;
+  int master = c.console_master.get();
+  bool stdin_open = master >= 0;
+  for (;;) {
+    int wait_ms = -1;
+    if (timeout_s) {
+      double left = deadline - monotonic_s();
+      wait_ms = left <= 0 ? 0 : static_cast<int>(left * 1000) + 1;
+    }
+    pollfd fds[4] = {{c.init.pidfd.get(), POLLIN, 0}, {sigfd, POLLIN, 0}, {master, POLLIN, 0},
+                     {0, POLLIN, 0}};
+    int nfds = master < 0 ? 2 : (stdin_open ? 4 : 3);
+    int n = ::poll(fds, static_cast<nfds_t>(nfds), wait_ms);
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0 && timeout_s) {
+      res.timed_out = true;
+      kill_container(*c.dir, &c.state);
+      break;
+    }
+    if (fds[1].revents & POLLIN) {
+      signalfd_siginfo si{};
+      if (::read(sigfd, &si, sizeof si) == sizeof si) {
+        if (si.ssi_signo == SIGWINCH && master >= 0) {
+          winsize ws{};
+          if (::ioctl(0, TIOCGWINSZ, &ws) == 0) ::ioctl(master, TIOCSWINSZ, &ws);
+        } else if (si.ssi_signo != SIGCHLD) {
+          send_signal(c.init.pidfd.get(), static_cast<int>(si.ssi_signo));
+        }
+      }
+    }
+    if (master >= 0 && (fds[2].revents & POLLIN)) {
+      char buf[4096];
+      ssize_t r = ::read(master, buf, sizeof buf);
+      if (r > 0) [[maybe_unused]] ssize_t w = ::write(1, buf, static_cast<std::size_t>(r));
+    }
+    if (master >= 0 && stdin_open && (fds[3].revents & (POLLIN | POLLHUP))) {
+      char buf[4096];
+      ssize_t r = ::read(0, buf, sizeof buf);
+      if (r > 0) {
+        [[maybe_unused]] ssize_t w = ::write(master, buf, static_cast<std::size_t>(r));
+      } else {
+        stdin_open = false;
+      }
+    }
+    if (fds[0].revents & POLLIN) break;
+  }
+  while (::waitpid(c.init.pid, &res.status, 0) < 0 && errno == EINTR) {
+  }
+  // Drain what the harness wrote to the terminal before it exited.
+  if (master >= 0) {
+    ::fcntl(master, F_SETFL, O_NONBLOCK);
+    char buf[4096];
+    ssize_t r;
+    while ((r = ::read(master, buf, sizeof buf)) > 0) {
+      [[maybe_unused]] ssize_t w = ::write(1, buf, static_cast<std::size_t>(r));
+    }
+  }
+  return res;
+}
+
+// Orphans re-parented to us (no pid namespace) are reaped so nothing is left as a zombie.
+void reap_orphans() {
+  int status = 0;
+  while (::waitpid(-1, &status, WNOHANG) > 0) {
+  }
+}
+
+}  // namespace
+
+int cmd_spec(const SpecOptions& opts, const std::string& bundle) {
+  std::string dir = bundle.empty() ? "." : bundle;
+  std::string path = dir + "/config.json";
+  if (::access(path.c_str(), F_OK) == 0) {
+    throw Error(path, "already exists; remove it first");
+  }
+  write_file_atomic(path, make_spec(opts).dump(2) + "\n", "spec");
+  return 0;
+}
+
+int cmd_create(const GlobalOptions& g, const CreateOptions& opts) {
+  StateStore store(g.root);
+  CreatedContainer c = create_container(store, opts);
+  c.send(ParentMsg::Keep);
+  return 0;
+}
+
+int cmd_start(const GlobalOptions& g, const std::string& id) {
+  StateStore store(g.root);
+  ContainerDir dir = must_open(store, id, true);
+  nlohmann::json state = dir.read_state();
+  std::string status = container_status(dir, state);
+  if (status != "created") {
+    throw Error(object_for(id), status == "stopped" ? "cannot start a container that has stopped"
+                                                    : "cannot start an already " + status + " container");
+  }
+  Hooks hooks = hooks_from_json(state.value("nyx", nlohmann::json::object()).value("hooks", nlohmann::json()));
+  pid_t pid = state.value("pid", 0);
+  if (!hooks.start_container.empty()) {
+    std::vector<HookRun> runs;
+    try {
+      run_hooks(hooks, HookPoint::StartContainer, public_state(state, "created").dump(), pid, true, runs);
+    } catch (const Error&) {
+      kill_container(dir, &state);
+      throw;
+    }
+  }
+  UniqueFd fifo(::open(dir.fifo_path().c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fifo) throw_errno(object_for(id), "the init is not waiting to start");
+  if (::write(fifo.get(), "0", 1) != 1) throw_errno(object_for(id), "cannot start");
+  // The init holds the only reader; it goes away at execve (close-on-exec) or exit.
+  pollfd pfd{fifo.get(), 0, 0};
+  ::poll(&pfd, 1, 30000);
+  fifo.reset();
+  ::unlink(dir.fifo_path().c_str());
+  if (!hooks.poststart.empty()) {
+    std::vector<HookRun> runs;
+    run_hooks(hooks, HookPoint::Poststart, public_state(state, "running").dump(), 0, false, runs);
+    for (const auto& r : runs) {
+      if (!r.ok()) log::warn("poststart hook " + r.path + " failed (exit " + std::to_string(r.exit_code) + ")");
+    }
+  }
+  return 0;
+}
+
+int cmd_run(const GlobalOptions& g, RunOptions opts) {
+  bool generated = resolve_run_target(opts);
+  opts.create.mode = opts.detach ? StartMode::RunDetached : StartMode::Run;
+  StateStore store(g.root);
+
+  // Signals that arrive while the container starts are queued, then forwarded.
+  sigset_t forward;
+  sigemptyset(&forward);
+  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD}) {
+    sigaddset(&forward, s);
+  }
+  sigset_t old;
+  if (!opts.detach) sigprocmask(SIG_BLOCK, &forward, &old);
+  if (!opts.detach) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+  CreatedContainer c = create_container(store, opts.create);
+  c.dir->unlock();
+  if (opts.detach) {
+    c.send(ParentMsg::Keep);
+    c.send(ParentMsg::Start);
+    if (generated) print(opts.create.id + "\n");
+    run_poststart(c);
+    return 0;
+  }
+  UniqueFd sigfd(::signalfd(-1, &forward, SFD_CLOEXEC));
+  c.send(ParentMsg::Start);
+  run_poststart(c);
+  std::optional<double> timeout = opts.timeout_s ? opts.timeout_s : annotation_timeout(c.config);
+  WaitResult res = wait_foreground(c, timeout, sigfd.get());
+  reap_orphans();
+  int code = res.timed_out ? 124 : exit_code_of(res.status);
+  nlohmann::json exit = {{"code", res.timed_out ? 124 : (WIFEXITED(res.status) ? WEXITSTATUS(res.status) : code)},
+                         {"signal", WIFSIGNALED(res.status) ? nlohmann::json(WTERMSIG(res.status)) : nlohmann::json()},
+                         {"timedOut", res.timed_out}};
+  c.state["exit"] = exit;
+  c.state["status"] = "stopped";
+  c.dir->lock();
+  if (!opts.report.empty()) {
+    write_file_atomic(opts.report, public_state(c.state, "stopped").dump(2) + "\n", "--report");
+  }
+  if (opts.keep) {
+    c.dir->write_state(c.state);
+  } else {
+    kill_container(*c.dir, &c.state);
+    reap_orphans();
+    remove_container(*c.dir, &c.state);
+  }
+  return code;
+}
+
+int cmd_state(const GlobalOptions& g, const std::string& id) {
+  StateStore store(g.root);
+  ContainerDir dir = must_open(store, id, false);
+  nlohmann::json state = dir.read_state();
+  print(public_state(state, container_status(dir, state)).dump(2) + "\n");
+  return 0;
+}
+
+int cmd_kill(const GlobalOptions& g, const std::string& id, const std::string& signal, bool all) {
+  StateStore store(g.root);
+  int sig = parse_signal(signal.empty() ? "SIGTERM" : signal);
+  ContainerDir dir = must_open(store, id, false);
+  std::optional<nlohmann::json> state;
+  try {
+    state = dir.read_state();
+  } catch (const Error& e) {
+    log::warn(e.what());
+  }
+  std::string status = state ? container_status(dir, *state) : "unknown";
+  UniqueFd init = open_init(dir, state ? &*state : nullptr);
+  if (!init && status != "unknown") status = "stopped";
+  if (status == "stopped" || (!init && status == "unknown")) {
+    if (all) return 0;
+    throw Error(object_for(id), "container not running");
+  }
+  if (all) {
+    Cgroups cg = Cgroups::from_json(
+        state ? state->value("nyx", nlohmann::json::object()).value("cgroups", nlohmann::json())
+              : dir.read_recovery().value("cgroups", nlohmann::json()));
+    cg.kill_all(sig);
+  }
+  int err = init ? send_signal(init.get(), sig) : ESRCH;
+  if (err != 0 && !all) throw Error(object_for(id), "cannot send signal " + signal, err);
+  return 0;
+}
+
+int cmd_delete(const GlobalOptions& g, const std::string& id, bool force) {
+  StateStore store(g.root);
+  std::optional<ContainerDir> dir = store.open(id, true);
+  if (!dir) {
+    if (force) return 0;
+    throw Error(object_for(id), "does not exist");
+  }
+  std::optional<nlohmann::json> state;
+  try {
+    state = dir->read_state();
+  } catch (const Error&) {
+    if (!force) throw;
+  }
+  const nlohmann::json* sp = state ? &*state : nullptr;
+  std::string status = state ? container_status(*dir, *state) : "unknown";
+  if (!force && status != "stopped" && status != "created") {
+    throw Error(object_for(id), "cannot delete a container that is not stopped: " + status);
+  }
+  if (status != "stopped") kill_container(*dir, sp);
+  remove_container(*dir, sp);
+  return 0;
+}
+
+int cmd_list(const GlobalOptions& g, const std::string& format, bool quiet) {
+  StateStore store(g.root);
+  nlohmann::json all = nlohmann::json::array();
+  std::string table;
+  if (!quiet && format != "json") table = "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n";
+  for (const auto& id : store.ids()) {
+    auto dir = store.open(id, false);
+    if (!dir) continue;  // deleted while we listed
+    nlohmann::json entry;
+    try {
+      nlohmann::json state = dir->read_state();
+      std::string status = container_status(*dir, state);
+      entry = {{"ociVersion", state.value("ociVersion", "")},
+               {"id", id},
+               {"pid", status == "stopped" ? 0 : state.value("pid", 0)},
+               {"status", status},
+               {"bundle", state.value("bundle", "")},
+               {"rootfs", state.value("rootfs", "")},
+               {"created", state.value("created", "")},
+               {"owner", state.value("owner", "")}};
+    } catch (const Error& e) {
+      entry = {{"id", id}, {"pid", 0}, {"status", "damaged"}, {"error", e.cause()}};
+    }
+    if (quiet) {
+      table += id + "\n";
+    } else if (format != "json") {
+      table += id + "\t" + std::to_string(entry.value("pid", 0)) + "\t" +
+               entry.value("status", "") + "\t" + entry.value("bundle", "") + "\t" +
+               entry.value("created", "") + "\t" + entry.value("owner", "") + "\n";
+    }
+    all.push_back(std::move(entry));
+  }
+  print(format == "json" && !quiet ? all.dump() + "\n" : table);
+  return 0;
+}
+
+int cmd_pause(const GlobalOptions& g, const std::string& id, bool pause) {
+  StateStore store(g.root);
+  ContainerDir dir = must_open(store, id, true);
+  nlohmann::json state = dir.read_state();
+  std::string status = container_status(dir, state);
+  if (pause && status != "running" && status != "created") {
+    throw Error(object_for(id), "cannot pause a container that is " + status);
+  }
+  if (!pause && status != "paused") throw Error(object_for(id), "container not paused");
+  Cgroups cg = Cgroups::from_json(state["nyx"].value("cgroups", nlohmann::json()));
+  if (int err = cg.freeze(pause); err != 0) {
+    throw Error(object_for(id), pause ? "cannot freeze" : "cannot thaw", err);
+  }
+  state["nyx"]["paused"] = pause;
+  dir.write_state(state);
+  return 0;
+}
+
+int cmd_ps(const GlobalOptions& g, const std::string& id, const std::string& format,
+           const std::vector<std::string>& ps_args) {
+  StateStore store(g.root);
+  ContainerDir dir = must_open(store, id, false);
+  nlohmann::json state = dir.read_state();
+  Cgroups cg = Cgroups::from_json(state["nyx"].value("cgroups", nlohmann::json()));
+  std::vector<pid_t> pids = cg.pids();
+  if (pids.empty() && container_status(dir, state) != "stopped") pids.push_back(state.value("pid", 0));
+  if (format == "json") {
+    print(nlohmann::json(pids).dump() + "\n");
+    return 0;
+  }
+  (void)ps_args;  // a table of pids; `ps` options are not interpreted
+  std::string out = "PID\n";
+  for (pid_t p : pids) out += std::to_string(p) + "\n";
+  print(out);
+  return 0;
+}
+
+int cmd_update(const GlobalOptions& g, const std::string& id, const std::string& resources_file) {
+  StateStore store(g.root);
+  ContainerDir dir = must_open(store, id, true);
+  nlohmann::json state = dir.read_state();
+  std::string text;
+  if (resources_file == "-" || resources_file.empty()) {
+    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  } else {
+    UniqueFd fd(::open(resources_file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+    if (!fd) throw_errno("--resources", "\"" + resources_file + "\"");
+    char buf[8192];
+    ssize_t n;
+    while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+  }
+  // Reuse the config parser: a resources object is checked as linux.resources.
+  std::string doc = R"({"ociVersion":"1.0.2","root":{"path":"/"},"linux":{"resources":)" + text + "}}";
+  Config cfg = parse_config(doc);
+  Cgroups cg = Cgroups::from_json(state["nyx"].value("cgroups", nlohmann::json()));
+  PrimOutcome out;
+  cg.update(cfg.linux.resources, out);
+  if (out.status == PrimStatus::Failed) {
+    throw Error(object_for(id), "cannot update resources: " + out.detail.dump(), out.err);
+  }
+  return 0;
+}
+
+int cmd_events(const GlobalOptions& g, const std::string& id, bool stats, int interval_s) {
+  StateStore store(g.root);
+  for (;;) {
+    ContainerDir dir = must_open(store, id, false);
+    nlohmann::json state = dir.read_state();
+    std::string status = container_status(dir, state);
+    nlohmann::json ev = {{"type", stats ? "stats" : "state"}, {"id", id}, {"data", {{"status", status}}}};
+    print(ev.dump() + "\n");
+    if (stats || status == "stopped") return 0;
+    ::sleep(static_cast<unsigned>(interval_s > 0 ? interval_s : 5));
+  }
+}
+
+int cmd_features() {
+  nlohmann::json f = {
+      {"ociVersionMin", "1.0.0"},
+      {"ociVersionMax", "1.1.0"},
+      {"hooks", {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}},
+      {"mountOptions", {"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec",
+                        "mand", "noatime", "nodev", "nodiratime", "noexec", "nomand", "norelatime",
+                        "nostrictatime", "nosuid", "private", "rbind", "relatime", "ro", "rprivate",
+                        "rshared", "rslave", "runbindable", "rw", "shared", "slave", "strictatime",
+                        "suid", "sync", "unbindable", "lazytime", "nolazytime", "rro"}},
+      {"linux",
+       {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"}},
+        {"capabilities", nlohmann::json::array()},
+        {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}}},
+        {"seccomp",
+         {{"enabled", true},
+          {"actions", {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+                       "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"}},
+          {"operators", {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
+                         "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"}},
+          {"archs", {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64"}}}},
+        {"apparmor", {{"enabled", false}}},
+        {"selinux", {{"enabled", false}}}}},
+      {"annotations", {{"org.nyx.hardening.record", "true"}}},
+  };
+  print(f.dump(2) + "\n");
+  return 0;
+}
+
+}  // namespace nyx

@@ -1,0 +1,60 @@
+// The commands of the runc-compatible command line. Each returns the process exit status and
+// throws Error for anything that should print one line and exit 1.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "bundle/profile.hpp"
+#include "runtime/container.hpp"
+
+namespace nyx {
+
+struct GlobalOptions {
+  std::string root;
+  bool systemd_cgroup = false;
+};
+
+struct RunOptions {
+  CreateOptions create;
+  std::string target;  // positional: an ID, or a bundle directory
+  bool detach = false;
+  bool keep = false;
+  std::optional<double> timeout_s;
+  std::string report;
+};
+
+struct ExecOptions {
+  std::string id;
+  std::string process_file;
+  std::vector<std::string> args;
+  std::vector<std::string> env;
+  std::string cwd;
+  std::string user;  // "uid[:gid]"
+  bool tty = false;
+  bool detach = false;
+  std::string pid_file;
+  std::string console_socket;
+  bool no_new_privs = false;
+  std::vector<std::string> caps;
+  int preserve_fds = 0;
+};
+
+int cmd_spec(const SpecOptions& opts, const std::string& bundle);
+int cmd_create(const GlobalOptions& g, const CreateOptions& opts);
+int cmd_start(const GlobalOptions& g, const std::string& id);
+int cmd_run(const GlobalOptions& g, RunOptions opts);
+int cmd_state(const GlobalOptions& g, const std::string& id);
+int cmd_kill(const GlobalOptions& g, const std::string& id, const std::string& signal, bool all);
+int cmd_delete(const GlobalOptions& g, const std::string& id, bool force);
+int cmd_list(const GlobalOptions& g, const std::string& format, bool quiet);
+int cmd_pause(const GlobalOptions& g, const std::string& id, bool pause);
+int cmd_ps(const GlobalOptions& g, const std::string& id, const std::string& format,
+           const std::vector<std::string>& ps_args);
+int cmd_update(const GlobalOptions& g, const std::string& id, const std::string& resources_file);
+int cmd_events(const GlobalOptions& g, const std::string& id, bool stats, int interval_s);
+int cmd_features();
+int cmd_exec(const GlobalOptions& g, const ExecOptions& opts);
+
+}  // namespace nyx

@@ -1,0 +1,82 @@
+#include "runtime/rootfs.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <vector>
+
+#include "runtime/error.hpp"
+
+namespace nyx {
+
+namespace {
+
+void split_into(std::string_view path, std::vector<std::string>& out) {
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    std::size_t end = path.find('/', start);
+    if (end == std::string_view::npos) end = path.size();
+    std::string_view part = path.substr(start, end - start);
+    if (!part.empty() && part != ".") out.emplace_back(part);
+    start = end + 1;
+  }
+}
+
+std::string join(const std::vector<std::string>& parts) {
+  std::string out;
+  for (const auto& p : parts) {
+    if (!out.empty()) out += '/';
+    out += p;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string relative_in_root(std::string_view absolute) {
+  std::vector<std::string> parts;
+  split_into(absolute, parts);
+  return join(parts);
+}
+
+void check_in_root(const std::string& rootfs, std::string_view rel, const std::string& object,
+                   bool no_symlinks) {
+  std::vector<std::string> todo;  // components still to walk, in reverse order
+  split_into(rel, todo);
+  std::reverse(todo.begin(), todo.end());
+  std::vector<std::string> done;  // resolved components below the rootfs
+  int links = 0;
+  while (!todo.empty()) {
+    std::string part = std::move(todo.back());
+    todo.pop_back();
+    if (part == "..") {
+      if (done.empty()) {
+        throw Error(object, "resolves through a symlink out of the rootfs (\"..\" above its root)");
+      }
+      done.pop_back();
+      continue;
+    }
+    done.push_back(part);
+    std::string host = rootfs + "/" + join(done);
+    struct stat st {};
+    if (::lstat(host.c_str(), &st) != 0) return;  // the rest does not exist yet: made inside
+    if (!S_ISLNK(st.st_mode)) continue;
+    if (no_symlinks) throw Error(object, "\"/" + join(done) + "\" is a symlink in the rootfs");
+    if (++links > 40) throw Error(object, "too many levels of symbolic links", ELOOP);
+    char target[PATH_MAX];
+    ssize_t n = ::readlink(host.c_str(), target, sizeof target - 1);
+    if (n < 0) return;
+    target[n] = '\0';
+    done.pop_back();
+    // An absolute target restarts at the container's root, as in a chroot.
+    if (target[0] == '/') done.clear();
+    std::vector<std::string> more;
+    split_into(target, more);
+    for (auto it = more.rbegin(); it != more.rend(); ++it) todo.push_back(*it);
+  }
+}
+
+}  // namespace nyx

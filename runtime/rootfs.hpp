@@ -1,0 +1,18 @@
+// Paths inside the container's root filesystem, checked in the parent before anything is made.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace nyx {
+
+// "/dev//pts/" -> "dev/pts"; "." components dropped. The caller has refused "..".
+std::string relative_in_root(std::string_view absolute);
+
+// Walks the existing part of `rel` inside `rootfs` the way the kernel would with the rootfs as
+// "/", and throws Error(object, ...) when a symlink on the way leads out of the rootfs through
+// "..", or (when `no_symlinks`) when there is any symlink on the way.
+void check_in_root(const std::string& rootfs, std::string_view rel, const std::string& object,
+                   bool no_symlinks);
+
+}  // namespace nyx

@@ -1,0 +1,160 @@
+#include "runtime/seccomp.hpp"
+
+#include <linux/seccomp.h>
+#include <seccomp.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <memory>
+
+#include "runtime/error.hpp"
+#include "runtime/fd.hpp"
+
+namespace nyx {
+
+namespace {
+
+struct CtxDeleter {
+  void operator()(void* ctx) const { seccomp_release(ctx); }
+};
+using Ctx = std::unique_ptr<void, CtxDeleter>;
+
+std::uint32_t to_action(const std::string& name, std::optional<std::uint32_t> errno_ret,
+                        std::uint32_t default_errno) {
+  if (name == "SCMP_ACT_KILL" || name == "SCMP_ACT_KILL_THREAD") return SCMP_ACT_KILL_THREAD;
+  if (name == "SCMP_ACT_KILL_PROCESS") return SCMP_ACT_KILL_PROCESS;
+  if (name == "SCMP_ACT_TRAP") return SCMP_ACT_TRAP;
+  if (name == "SCMP_ACT_ERRNO") return SCMP_ACT_ERRNO(errno_ret.value_or(default_errno));
+  if (name == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(errno_ret.value_or(default_errno));
+  if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
+  return SCMP_ACT_ALLOW;
+}
+
+scmp_compare to_op(const std::string& op) {
+  if (op == "SCMP_CMP_NE") return SCMP_CMP_NE;
+  if (op == "SCMP_CMP_LT") return SCMP_CMP_LT;
+  if (op == "SCMP_CMP_LE") return SCMP_CMP_LE;
+  if (op == "SCMP_CMP_GE") return SCMP_CMP_GE;
+  if (op == "SCMP_CMP_GT") return SCMP_CMP_GT;
+  if (op == "SCMP_CMP_MASKED_EQ") return SCMP_CMP_MASKED_EQ;
+  return SCMP_CMP_EQ;
+}
+
+std::uint32_t to_arch(const std::string& name) {
+  std::string lower;
+  for (char c : name.substr(10)) lower += static_cast<char>(std::tolower(c));
+  return seccomp_arch_resolve_name(lower.c_str());
+}
+
+unsigned to_flags(const std::vector<std::string>& flags) {
+  unsigned out = 0;
+  for (const auto& f : flags) {
+    if (f == "SECCOMP_FILTER_FLAG_LOG") out |= SECCOMP_FILTER_FLAG_LOG;
+    if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") out |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
+    // TSYNC is meaningless for the single-threaded init; WAIT_KILLABLE_RECV only matters with
+    // a notify listener, which nyx refuses.
+  }
+  return out;
+}
+
+// Adds one rule; libseccomp refuses two comparisons of the same argument in one rule, so such
+// lists become one rule per comparison (OR), as runc and crun do.
+int add_rule(scmp_filter_ctx ctx, std::uint32_t action, int nr, const SeccompRule& rule) {
+  std::vector<scmp_arg_cmp> cmps;
+  for (const auto& a : rule.args) {
+    cmps.push_back(scmp_arg_cmp{a.index, to_op(a.op), a.value, a.value_two});
+  }
+  bool same_index = cmps.size() > 1 && std::all_of(cmps.begin(), cmps.end(), [&](const auto& c) {
+    return c.arg == cmps[0].arg;
+  });
+  if (!same_index) {
+    return seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned>(cmps.size()),
+                                  cmps.data());
+  }
+  for (const auto& c : cmps) {
+    if (int rc = seccomp_rule_add_array(ctx, action, nr, 1, &c); rc != 0) return rc;
+  }
+  return 0;
+}
+
+std::vector<sock_filter> export_bpf(scmp_filter_ctx ctx) {
+  UniqueFd mem(::memfd_create("nyx-seccomp", MFD_CLOEXEC));
+  if (!mem) throw_errno("linux.seccomp", "memfd_create");
+  if (int rc = seccomp_export_bpf(ctx, mem.get()); rc != 0) {
+    throw Error("linux.seccomp", "cannot export the filter", -rc);
+  }
+  off_t size = ::lseek(mem.get(), 0, SEEK_END);
+  std::vector<sock_filter> code(static_cast<std::size_t>(size) / sizeof(sock_filter));
+  if (::pread(mem.get(), code.data(), code.size() * sizeof(sock_filter), 0) != size) {
+    throw_errno("linux.seccomp", "cannot read the exported filter");
+  }
+  return code;
+}
+
+}  // namespace
+
+nlohmann::json CompiledSeccomp::detail() const {
+  nlohmann::json d = {{"rules", rules}, {"defaultAction", default_action}};
+  if (!unknown.empty()) d["unknownSyscalls"] = unknown;
+  return d;
+}
+
+CompiledSeccomp compile_seccomp(const Seccomp& cfg, const SeccompOptions& opts) {
+  CompiledSeccomp out;
+  out.default_action = cfg.default_action;
+  std::uint32_t default_errno = cfg.default_errno_ret.value_or(EPERM);
+  std::uint32_t def = to_action(cfg.default_action, cfg.default_errno_ret, EPERM);
+  Ctx ctx(seccomp_init(def));
+  if (!ctx) throw Error("linux.seccomp.defaultAction", "libseccomp refused \"" + cfg.default_action + "\"");
+  // nyx sets no_new_privs itself (or deliberately not): the filter must not imply it.
+  seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0);
+  for (std::size_t i = 0; i < cfg.architectures.size(); ++i) {
+    int rc = seccomp_arch_add(ctx.get(), to_arch(cfg.architectures[i]));
+    if (rc != 0 && rc != -EEXIST) {
+      throw Error("linux.seccomp.architectures[" + std::to_string(i) + "]", "cannot add", -rc);
+    }
+  }
+  for (std::size_t i = 0; i < cfg.syscalls.size(); ++i) {
+    const SeccompRule& rule = cfg.syscalls[i];
+    std::uint32_t action = to_action(rule.action, rule.errno_ret, default_errno);
+    if (action == def) continue;  // libseccomp rejects rules that repeat the default
+    for (const auto& name : rule.names) {
+      // Ablation re-allows a family: its own rules below replace the config's.
+      if (std::find(opts.allow.begin(), opts.allow.end(), name) != opts.allow.end()) continue;
+      int nr = seccomp_syscall_resolve_name(name.c_str());
+      if (nr == __NR_SCMP_ERROR) {
+        if (opts.enforce) {
+          throw Error("linux.seccomp.syscalls[" + std::to_string(i) + "].names",
+                      "unknown syscall \"" + name + "\"");
+        }
+        if (std::find(out.unknown.begin(), out.unknown.end(), name) == out.unknown.end()) {
+          out.unknown.push_back(name);
+        }
+        continue;
+      }
+      if (int rc = add_rule(ctx.get(), action, nr, rule); rc != 0) {
+        throw Error("linux.seccomp.syscalls[" + std::to_string(i) + "]",
+                    "cannot add a rule for \"" + name + "\"", -rc);
+      }
+      ++out.rules;
+    }
+  }
+  for (const auto& name : opts.allow) {
+    int nr = seccomp_syscall_resolve_name(name.c_str());
+    if (nr == __NR_SCMP_ERROR || def == SCMP_ACT_ALLOW) continue;
+    if (seccomp_rule_add(ctx.get(), SCMP_ACT_ALLOW, nr, 0) == 0) ++out.rules;
+  }
+  if (!out.unknown.empty()) {
+    std::string list;
+    for (const auto& n : out.unknown) list += (list.empty() ? "" : ", ") + n;
+    out.warnings.push_back("linux.seccomp: skipped syscalls unknown to libseccomp: " + list);
+  }
+  out.flags = to_flags(cfg.flags);
+  out.code = export_bpf(ctx.get());
+  return out;
+}
+
+}  // namespace nyx

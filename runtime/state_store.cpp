@@ -1,0 +1,210 @@
+#include "runtime/state_store.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+
+#include "runtime/error.hpp"
+
+namespace nyx {
+
+namespace {
+
+std::string object_for(const std::string& id) { return "container \"" + id + "\""; }
+
+std::string read_at(int dirfd, const char* name, std::size_t limit, int& err) {
+  UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  if (!fd) {
+    err = errno;
+    return {};
+  }
+  std::string out;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd.get(), buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    out.append(buf, static_cast<std::size_t>(n));
+    if (out.size() > limit) break;
+  }
+  err = 0;
+  return out;
+}
+
+void mkdir_p(const std::string& path) {
+  std::string cur;
+  std::size_t start = 0;
+  while (start < path.size()) {
+    std::size_t end = path.find('/', start + 1);
+    if (end == std::string::npos) end = path.size();
+    cur = path.substr(0, end);
+    if (!cur.empty() && ::mkdir(cur.c_str(), 0711) != 0 && errno != EEXIST) {
+      throw_errno("--root " + path, "cannot create " + cur);
+    }
+    start = end;
+  }
+}
+
+void remove_tree(int parentfd, const char* name) {
+  int fd = ::openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0) {
+    DIR* dir = ::fdopendir(fd);
+    if (dir != nullptr) {
+      while (dirent* e = ::readdir(dir)) {
+        std::string_view n = e->d_name;
+        if (n == "." || n == "..") continue;
+        if (::unlinkat(fd, e->d_name, 0) != 0 && errno == EISDIR) remove_tree(fd, e->d_name);
+      }
+      ::closedir(dir);
+    } else {
+      ::close(fd);
+    }
+  }
+  ::unlinkat(parentfd, name, AT_REMOVEDIR);
+}
+
+}  // namespace
+
+nlohmann::json ContainerDir::read_state() const {
+  int err = 0;
+  std::string text = read_at(dir_.get(), "state.json", 16u << 20, err);
+  if (err == ENOENT) throw Error(object_for(id_), "state file is missing (deleted while in use?)");
+  if (err != 0) throw Error(object_for(id_), "cannot read state.json", err);
+  if (text.empty()) throw Error(object_for(id_), "state file is empty (truncated)");
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    throw Error(object_for(id_), "state file is corrupt (not a JSON object)");
+  }
+  return j;
+}
+
+void ContainerDir::write_state(const nlohmann::json& state) const {
+  std::string text = state.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  char tmp[64];
+  std::snprintf(tmp, sizeof tmp, ".state.%d.tmp", static_cast<int>(::getpid()));
+  UniqueFd fd(::openat(dir_.get(), tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) throw_errno(object_for(id_), "cannot write state");
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    throw_errno(object_for(id_), "cannot write state");
+  }
+  // No fsync: the state describes live processes, which a power loss ends anyway; rename is
+  // what keeps concurrent readers from seeing half a file (docs/state.md).
+  fd.reset();
+  if (::renameat(dir_.get(), tmp, dir_.get(), "state.json") != 0) {
+    throw_errno(object_for(id_), "cannot write state");
+  }
+}
+
+void ContainerDir::write_recovery(const nlohmann::json& recovery) const {
+  std::string text = recovery.dump() + "\n";
+  UniqueFd fd(::openat(dir_.get(), "recovery.json",
+                       O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    throw_errno(object_for(id_), "cannot write recovery.json");
+  }
+}
+
+nlohmann::json ContainerDir::read_recovery() const {
+  int err = 0;
+  std::string text = read_at(dir_.get(), "recovery.json", 1u << 20, err);
+  if (err != 0) return nullptr;
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  return j.is_object() ? j : nlohmann::json();
+}
+
+void ContainerDir::lock() const {
+  while (::flock(dir_.get(), LOCK_EX) != 0) {
+    if (errno != EINTR) throw_errno(object_for(id_), "cannot lock");
+  }
+}
+
+void ContainerDir::unlock() const { ::flock(dir_.get(), LOCK_UN); }
+
+void ContainerDir::remove() const {
+  std::size_t slash = path_.rfind('/');
+  std::string parent = path_.substr(0, slash);
+  UniqueFd pfd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!pfd) return;
+  remove_tree(pfd.get(), id_.c_str());
+}
+
+void StateStore::validate_id(std::string_view id) {
+  std::string shown;
+  for (char c : id) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", u);
+      shown += hex;
+    } else {
+      shown += c;
+    }
+  }
+  std::string object = "container id \"" + shown + "\"";
+  if (id.empty()) throw Error("container id", "must not be empty");
+  if (id.size() > 1024) throw Error("container id", "is longer than 1024 characters");
+  if (id.find('/') != std::string_view::npos) throw Error(object, "must not contain \"/\"");
+  if (id.find("..") != std::string_view::npos || id == ".") {
+    throw Error(object, "must not contain \"..\" or be \".\"");
+  }
+  for (char c : id) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '+' || c == '-' || c == '.';
+    if (!ok) throw Error(object, "must only contain letters, digits, '_', '+', '-' and '.'");
+  }
+}
+
+ContainerDir StateStore::create(const std::string& id) const {
+  validate_id(id);
+  mkdir_p(root_);
+  std::string path = root_ + "/" + id;
+  if (::mkdir(path.c_str(), 0700) != 0) {
+    if (errno == EEXIST) throw Error(object_for(id), "already exists");
+    throw_errno(object_for(id), "cannot create " + path);
+  }
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) throw_errno(object_for(id), "cannot open " + path);
+  ContainerDir dir(id, path, std::move(fd));
+  dir.lock();
+  return dir;
+}
+
+std::optional<ContainerDir> StateStore::open(const std::string& id, bool lock) const {
+  validate_id(id);
+  std::string path = root_ + "/" + id;
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) {
+    if (errno == ENOENT) return std::nullopt;
+    throw_errno(object_for(id), "cannot open " + path);
+  }
+  ContainerDir dir(id, path, std::move(fd));
+  if (lock) {
+    dir.lock();
+    // Deleted while we waited for the lock.
+    struct stat st {};
+    if (::fstat(dir.fd(), &st) != 0 || st.st_nlink == 0) return std::nullopt;
+  }
+  return dir;
+}
+
+std::vector<std::string> StateStore::ids() const {
+  std::vector<std::string> out;
+  DIR* dir = ::opendir(root_.c_str());
+  if (dir == nullptr) return out;
+  while (dirent* e = ::readdir(dir)) {
+    if (e->d_name[0] == '.') continue;
+    if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
+    out.emplace_back(e->d_name);
+  }
+  ::closedir(dir);
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace nyx

@@ -1,0 +1,72 @@
+// One directory per container under --root: state.json written atomically, an flock per
+// container, the exec FIFO, and a minimal second record of the init (init.pid).
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "runtime/fd.hpp"
+
+namespace nyx {
+
+class ContainerDir {
+ public:
+  ContainerDir(std::string id, std::string path, UniqueFd dir)
+      : id_(std::move(id)), path_(std::move(path)), dir_(std::move(dir)) {}
+
+  const std::string& id() const { return id_; }
+  const std::string& path() const { return path_; }
+  int fd() const { return dir_.get(); }
+
+  // Throws Error naming the container when state.json is missing, truncated or not JSON.
+  nlohmann::json read_state() const;
+  // Writes a temporary file and renames it over state.json: readers see old or new, never half.
+  void write_state(const nlohmann::json& state) const;
+
+  // recovery.json: the init's pid and start time and the cgroups, written right after clone.
+  // A second record, so that a crash before the state is complete, or a damaged state.json,
+  // still leaves the container's processes and cgroups findable.
+  void write_recovery(const nlohmann::json& recovery) const;
+  nlohmann::json read_recovery() const;  // null when missing or unreadable
+
+  std::string fifo_path() const { return path_ + "/exec.fifo"; }
+
+  void lock() const;
+  void unlock() const;
+  // Removes the directory and everything in it.
+  void remove() const;
+
+ private:
+  std::string id_;
+  std::string path_;
+  UniqueFd dir_;
+};
+
+class StateStore {
+ public:
+  explicit StateStore(std::string root) : root_(std::move(root)) {}
+
+  const std::string& root() const { return root_; }
+
+  // Throws Error for IDs that are empty, too long, contain "/", ".." or anything outside
+  // [A-Za-z0-9_+.-].
+  static void validate_id(std::string_view id);
+
+  // Makes and locks the directory; throws `container "ID" already exists`.
+  ContainerDir create(const std::string& id) const;
+  // nullopt when there is no such container. Locks it when `lock`.
+  std::optional<ContainerDir> open(const std::string& id, bool lock) const;
+  std::vector<std::string> ids() const;
+
+ private:
+  std::string root_;
+};
+
+}  // namespace nyx

@@ -1,0 +1,252 @@
+#include "tests/integration/harness.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+
+namespace nyx::test {
+
+std::string nyx_bin() { return NYX_BIN; }
+std::string probe_bin() { return NYX_PROBE; }
+
+namespace {
+
+double now_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+std::string rootfs_dir;
+
+void remove_rootfs() {
+  if (!rootfs_dir.empty()) run({"rm", "-rf", rootfs_dir});
+}
+
+}  // namespace
+
+Result run(const std::vector<std::string>& argv, const std::string& input, int timeout_s) {
+  int in[2], out[2], err[2];
+  if (pipe2(in, O_CLOEXEC) || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC)) {
+    throw std::runtime_error("pipe2");
+  }
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  signal(SIGPIPE, SIG_IGN);
+  if (!input.empty()) {
+    [[maybe_unused]] ssize_t n = write(in[1], input.data(), input.size());
+  }
+  close(in[1]);
+  Result r;
+  double deadline = now_s() + timeout_s;
+  bool out_open = true, err_open = true;
+  while (out_open || err_open) {
+    pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    int left = static_cast<int>((deadline - now_s()) * 1000);
+    if (left <= 0) {
+      r.timed_out = true;
+      kill(pid, SIGKILL);
+      break;
+    }
+    if (poll(fds, 2, left) <= 0) continue;
+    char buf[65536];
+    for (int i = 0; i < 2; ++i) {
+      if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n > 0) {
+        (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(n));
+      } else {
+        (i == 0 ? out_open : err_open) = false;
+      }
+    }
+  }
+  close(out[0]);
+  close(err[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+void make_rootfs(const std::string& dir) {
+  Result r = run({std::string(NYX_SOURCE_DIR) + "/examples/make-rootfs.sh", dir, probe_bin()});
+  if (r.status != 0) throw std::runtime_error("make-rootfs.sh failed: " + r.err);
+}
+
+const std::string& shared_rootfs() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    char tmpl[] = "/tmp/nyx-it-rootfs.XXXXXX";
+    if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp");
+    rootfs_dir = tmpl;
+    make_rootfs(rootfs_dir);
+    atexit(remove_rootfs);
+  });
+  return rootfs_dir;
+}
+
+Sandbox::Sandbox() {
+  char tmpl[] = "/tmp/nyx-it.XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp");
+  dir = tmpl;
+  root = dir + "/root";
+  bundle = dir + "/bundle";
+  mkdir(bundle.c_str(), 0755);
+}
+
+Sandbox::~Sandbox() {
+  Result ls = nyx({"list", "-q"});
+  std::istringstream ids(ls.out);
+  std::string id;
+  while (std::getline(ids, id)) {
+    if (!id.empty()) nyx({"delete", "--force", id});
+  }
+  run({"rm", "-rf", dir});
+}
+
+Result Sandbox::nyx(const std::vector<std::string>& args, const std::string& input,
+                    int timeout_s) const {
+  std::vector<std::string> argv = {nyx_bin(), "--root", root};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, input, timeout_s);
+}
+
+void Sandbox::write_config(const json& cfg) const {
+  json c = cfg;
+  if (c["root"]["path"] == "rootfs") c["root"]["path"] = shared_rootfs();
+  std::ofstream(bundle + "/config.json") << c.dump(2);
+}
+
+json Sandbox::state(const std::string& id) const {
+  Result r = nyx({"state", id});
+  if (r.status != 0) return json();
+  return json::parse(r.out, nullptr, false);
+}
+
+std::vector<json> Sandbox::probe(json cfg, const std::vector<std::string>& args, Result* res,
+                                 const std::vector<std::string>& run_flags) const {
+  std::vector<std::string> argv = {"/bin/nyx-probe"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  cfg["process"]["args"] = argv;
+  write_config(cfg);
+  std::vector<std::string> cmd = {"run", "--bundle", bundle};
+  cmd.insert(cmd.end(), run_flags.begin(), run_flags.end());
+  cmd.push_back("probe-" + std::to_string(getpid()));
+  Result r = nyx(cmd);
+  if (res != nullptr) *res = r;
+  return json_lines(r.out);
+}
+
+json runc_like_config(const std::vector<std::string>& args) {
+  json caps = {"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"};
+  return {
+      {"ociVersion", "1.0.2"},
+      {"process",
+       {{"terminal", false},
+        {"user", {{"uid", 0}, {"gid", 0}}},
+        {"args", args},
+        {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"}},
+        {"cwd", "/"},
+        {"capabilities",
+         {{"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"ambient", caps},
+          {"inheritable", caps}}},
+        {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}}},
+        {"noNewPrivileges", true}}},
+      {"root", {{"path", "rootfs"}, {"readonly", false}}},
+      {"hostname", "nyx-test"},
+      {"mounts",
+       {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
+        {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+         {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
+        {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
+         {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}}},
+        {{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"},
+         {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
+        {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
+         {"options", {"nosuid", "noexec", "nodev", "ro"}}}}},
+      {"linux",
+       {{"namespaces", {{{"type", "pid"}}, {{"type", "mount"}}, {{"type", "ipc"}}, {{"type", "uts"}},
+                        {{"type", "network"}}}},
+        {"maskedPaths", {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/timer_list",
+                         "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
+        {"readonlyPaths", {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}},
+  };
+}
+
+json strict_config(const std::vector<std::string>& args, const std::vector<std::string>& spec_flags) {
+  char tmpl[] = "/tmp/nyx-spec.XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp");
+  std::vector<std::string> argv = {nyx_bin(), "spec", "--bundle", tmpl};
+  argv.insert(argv.end(), spec_flags.begin(), spec_flags.end());
+  argv.push_back("--");
+  argv.insert(argv.end(), args.begin(), args.end());
+  Result r = run(argv);
+  std::ifstream in(std::string(tmpl) + "/config.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  run({"rm", "-rf", tmpl});
+  if (r.status != 0) throw std::runtime_error("spec failed: " + r.err);
+  return json::parse(ss.str());
+}
+
+std::vector<json> json_lines(const std::string& text) {
+  std::vector<json> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    json j = json::parse(line, nullptr, false);
+    if (!j.is_discarded()) out.push_back(std::move(j));
+  }
+  return out;
+}
+
+json step(const std::vector<json>& lines, const std::string& name) {
+  for (const auto& l : lines) {
+    if (l.is_object() && l.value("step", "") == name) return l;
+  }
+  return json();
+}
+
+std::vector<std::string> mounts_under(const std::string& prefix) {
+  std::vector<std::string> out;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string f, mp;
+    for (int i = 0; i < 5 && fields >> f; ++i) mp = f;
+    if (mp.rfind(prefix, 0) == 0) out.push_back(mp);
+  }
+  return out;
+}
+
+bool path_exists(const std::string& path) {
+  struct stat st {};
+  return lstat(path.c_str(), &st) == 0;
+}
+
+}  // namespace nyx::test

@@ -1,0 +1,79 @@
+// Small runtime pieces that need no container: signals, mount options, ids, in-root checks.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "runtime/error.hpp"
+#include "runtime/mounts.hpp"
+#include "runtime/rootfs.hpp"
+#include "runtime/signals.hpp"
+#include "runtime/state_store.hpp"
+
+namespace nyx {
+namespace {
+
+TEST(Signals, NamesAndNumbers) {
+  EXPECT_EQ(parse_signal("KILL"), SIGKILL);
+  EXPECT_EQ(parse_signal("SIGTERM"), SIGTERM);
+  EXPECT_EQ(parse_signal("sigusr1"), SIGUSR1);
+  EXPECT_EQ(parse_signal("9"), 9);
+  EXPECT_EQ(parse_signal("RTMIN+2"), SIGRTMIN + 2);
+  EXPECT_THROW(parse_signal("SIGNOPE"), Error);
+  EXPECT_THROW(parse_signal("0"), Error);
+  EXPECT_THROW(parse_signal("999"), Error);
+}
+
+TEST(MountOptions, FlagsPropagationAndData) {
+  ParsedOptions o = parse_mount_options({"nosuid", "ro", "rbind", "rprivate", "mode=755", "size=1k"});
+  EXPECT_TRUE(o.bind);
+  EXPECT_TRUE(o.recursive);
+  EXPECT_EQ(o.flags, static_cast<unsigned long>(MS_NOSUID | MS_RDONLY));
+  EXPECT_EQ(o.propagation, static_cast<unsigned long>(MS_PRIVATE | MS_REC));
+  EXPECT_EQ(o.data, "mode=755,size=1k");
+  EXPECT_EQ(parse_mount_options({"ro", "rw"}).flags, 0u);
+}
+
+TEST(StateStore, RejectsBadIds) {
+  EXPECT_NO_THROW(StateStore::validate_id("hello-7f3c_1.a+b"));
+  for (const char* bad : {"", "a/b", "..", "a..b", ".", "a\nb", "a b", "a\x01"}) {
+    EXPECT_THROW(StateStore::validate_id(bad), Error) << bad;
+  }
+  EXPECT_THROW(StateStore::validate_id(std::string(2000, 'a')), Error);
+}
+
+TEST(Rootfs, RelativePaths) {
+  EXPECT_EQ(relative_in_root("/dev//pts/"), "dev/pts");
+  EXPECT_EQ(relative_in_root("/./a/./b"), "a/b");
+  EXPECT_EQ(relative_in_root("/"), "");
+}
+
+class RootfsDir : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/nyx-rootfs-test.XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    root_ = tmpl;
+    ASSERT_EQ(::mkdir((root_ + "/etc").c_str(), 0755), 0);
+  }
+  void TearDown() override { std::system(("rm -rf " + root_).c_str()); }
+  std::string root_;
+};
+
+TEST_F(RootfsDir, SymlinkClimbingOutIsRefused) {
+  ASSERT_EQ(::symlink("../../../../etc", (root_ + "/evil").c_str()), 0);
+  EXPECT_THROW(check_in_root(root_, "evil/x", "mounts[0].destination", false), Error);
+}
+
+TEST_F(RootfsDir, AbsoluteSymlinkResolvesInside) {
+  ASSERT_EQ(::symlink("/etc", (root_ + "/abs").c_str()), 0);
+  EXPECT_NO_THROW(check_in_root(root_, "abs/x", "mounts[0].destination", false));
+  EXPECT_THROW(check_in_root(root_, "abs/x", "mounts[0].destination", true), Error);
+}
+
+}  // namespace
+}  // namespace nyx
