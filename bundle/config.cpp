@@ -89,14 +89,15 @@ std::vector<Rlimit> parse_rlimits(const json& v, const Path& p) {
       if (r.name == *type) found = &r;
     }
     if (found == nullptr) fail(ep / "type", "unknown rlimit \"" + *type + "\"");
-    if (!seen.insert(found->resource).second) fail(ep / "type", "duplicate rlimit \"" + *type + "\"");
+    if (!seen.insert(found->resource).second)
+      fail(ep / "type", "duplicate rlimit \"" + *type + "\"");
     auto soft = opt_u64(e, "soft", ep);
     auto hard = opt_u64(e, "hard", ep);
     if (!soft) fail(ep / "soft", "missing required field");
     if (!hard) fail(ep / "hard", "missing required field");
     if (*soft > *hard) {
-      fail(ep, "soft limit " + std::to_string(*soft) + " exceeds hard limit " +
-                   std::to_string(*hard));
+      fail(ep,
+           "soft limit " + std::to_string(*soft) + " exceeds hard limit " + std::to_string(*hard));
     }
     out.push_back(Rlimit{found->resource, *type, *soft, *hard});
   }
@@ -288,7 +289,9 @@ Hooks parse_hooks(const json& v, const Path& p) {
   return hooks;
 }
 
-std::string_view ns_type_name(NsType type) { return kNsNames[static_cast<std::size_t>(type)]; }
+std::string_view ns_type_name(NsType type) {
+  return kNsNames[static_cast<std::size_t>(type)];
+}
 
 std::optional<NsType> ns_type_from_name(std::string_view name) {
   for (std::size_t i = 0; i < kNsNames.size(); ++i) {

@@ -160,11 +160,15 @@ void check_user_namespace(const Linux& lx, const Path& p) {
 Linux parse_linux(const json& v, const Path& p) {
   expect_object(v, p);
   Linux lx;
-  if (const json* n = member(v, "namespaces")) lx.namespaces = parse_namespaces(*n, p / "namespaces");
-  if (const json* m = member(v, "uidMappings")) lx.uid_mappings = parse_mappings(*m, p / "uidMappings");
-  if (const json* m = member(v, "gidMappings")) lx.gid_mappings = parse_mappings(*m, p / "gidMappings");
+  if (const json* n = member(v, "namespaces"))
+    lx.namespaces = parse_namespaces(*n, p / "namespaces");
+  if (const json* m = member(v, "uidMappings"))
+    lx.uid_mappings = parse_mappings(*m, p / "uidMappings");
+  if (const json* m = member(v, "gidMappings"))
+    lx.gid_mappings = parse_mappings(*m, p / "gidMappings");
   check_user_namespace(lx, p);
-  if (const json* s = member(v, "sysctl")) lx.sysctl = parse_sysctl(*s, p / "sysctl", lx.namespaces);
+  if (const json* s = member(v, "sysctl"))
+    lx.sysctl = parse_sysctl(*s, p / "sysctl", lx.namespaces);
   lx.masked_paths = parse_abs_paths(v, "maskedPaths", p);
   lx.readonly_paths = parse_abs_paths(v, "readonlyPaths", p);
   if (const json* s = member(v, "seccomp")) lx.seccomp = parse_seccomp(*s, p / "seccomp");
@@ -175,8 +179,9 @@ Linux parse_linux(const json& v, const Path& p) {
     fail(p / "cgroupsPath", "must not contain \"..\"");
   }
   lx.rootfs_propagation = opt_string(v, "rootfsPropagation", p).value_or("");
-  static const std::set<std::string> kPropagations = {
-      "", "private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable", "runbindable"};
+  static const std::set<std::string> kPropagations = {"",        "private",    "rprivate",
+                                                      "slave",   "rslave",     "shared",
+                                                      "rshared", "unbindable", "runbindable"};
   if (kPropagations.count(lx.rootfs_propagation) == 0) {
     fail(p / "rootfsPropagation", "unknown propagation \"" + lx.rootfs_propagation + "\"");
   }

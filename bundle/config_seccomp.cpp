@@ -20,9 +20,9 @@ constexpr std::array<std::string_view, 9> kActions = {
     "SCMP_ACT_TRAP",  "SCMP_ACT_ERRNO",        "SCMP_ACT_TRACE",
     "SCMP_ACT_ALLOW", "SCMP_ACT_LOG",          "SCMP_ACT_NOTIFY"};
 
-constexpr std::array<std::string_view, 7> kOps = {
-    "SCMP_CMP_NE", "SCMP_CMP_LT", "SCMP_CMP_LE",       "SCMP_CMP_EQ",
-    "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_MASKED_EQ"};
+constexpr std::array<std::string_view, 7> kOps = {"SCMP_CMP_NE",       "SCMP_CMP_LT", "SCMP_CMP_LE",
+                                                  "SCMP_CMP_EQ",       "SCMP_CMP_GE", "SCMP_CMP_GT",
+                                                  "SCMP_CMP_MASKED_EQ"};
 
 constexpr std::array<std::string_view, 4> kFlags = {
     "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
@@ -47,7 +47,8 @@ void check_arch(const std::string& name, const Path& p) {
   // Config names are SCMP_ARCH_X86_64; libseccomp resolves "x86_64".
   std::string lower;
   if (name.rfind("SCMP_ARCH_", 0) == 0) {
-    for (char c : name.substr(10)) lower += static_cast<char>(std::tolower(c));
+    for (char c : name.substr(10))
+      lower += static_cast<char>(std::tolower(c));
   }
   if (lower.empty() || seccomp_arch_resolve_name(lower.c_str()) == 0) {
     fail(p, "unknown architecture \"" + name + "\"");
@@ -88,7 +89,8 @@ SeccompRule parse_rule(const json& v, const Path& p) {
   if (const json* args = member(v, "args")) {
     Path ap = p / "args";
     if (!args->is_array()) fail(ap, "expected array");
-    for (std::size_t i = 0; i < args->size(); ++i) rule.args.push_back(parse_arg((*args)[i], ap[i]));
+    for (std::size_t i = 0; i < args->size(); ++i)
+      rule.args.push_back(parse_arg((*args)[i], ap[i]));
   }
   return rule;
 }
@@ -122,7 +124,8 @@ Seccomp parse_seccomp(const json& v, const Path& p) {
     }
   }
   bool uses_notify = sc.default_action == "SCMP_ACT_NOTIFY";
-  for (const auto& r : sc.syscalls) uses_notify = uses_notify || r.action == "SCMP_ACT_NOTIFY";
+  for (const auto& r : sc.syscalls)
+    uses_notify = uses_notify || r.action == "SCMP_ACT_NOTIFY";
   if (uses_notify) {
     fail(p, "SCMP_ACT_NOTIFY is not supported by nyx-runtime (no seccomp listener)");
   }

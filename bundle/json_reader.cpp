@@ -143,7 +143,8 @@ class StrictWatcher {
       case json::parse_event_t::object_start:
       case json::parse_event_t::array_start:
         if (frames_.size() >= max_depth_) {
-          throw Error(render_path(frames_.size()), "nested deeper than " + std::to_string(max_depth_) + " levels");
+          throw Error(render_path(frames_.size()),
+                      "nested deeper than " + std::to_string(max_depth_) + " levels");
         }
         frames_.push_back(Frame{event == json::parse_event_t::array_start, 0, {}, {}});
         break;
@@ -219,8 +220,8 @@ json parse_strict(std::string_view text, std::string_view what, std::size_t max_
         std::sscanf(msg.c_str() + at, "at line %u, column %u", &line, &column) == 2) {
       auto colon = msg.find(": ", at);
       std::string why = colon == std::string::npos ? msg : msg.substr(colon + 2);
-      throw Error(std::string(what),
-                  "line " + std::to_string(line) + ", column " + std::to_string(column) + ": " + why);
+      throw Error(std::string(what), "line " + std::to_string(line) + ", column " +
+                                         std::to_string(column) + ": " + why);
     }
     auto colon = msg.find("] ");
     throw Error(std::string(what), colon == std::string::npos ? msg : msg.substr(colon + 2));

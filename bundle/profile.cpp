@@ -15,6 +15,9 @@ using ojson = nlohmann::ordered_json;
 
 constexpr unsigned kDefaultMemoryMib = 512;
 constexpr unsigned kDefaultTimeoutS = 30;
+// CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID |
+// CLONE_NEWNET
+constexpr std::uint64_t kCloneNewMask = 0x7E020000;
 
 ojson rlimit(const char* type, std::uint64_t value) {
   return {{"type", type}, {"hard", value}, {"soft", value}};
@@ -34,14 +37,18 @@ ojson process(const SpecOptions& o, bool strict) {
       {"terminal", false},
       {"user", {{"uid", 0}, {"gid", 0}}},
       {"args", o.args.empty() ? std::vector<std::string>{"sh"} : o.args},
-      {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
-               "TERM=xterm"}},
+      {"env",
+       {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
+        "TERM=xterm"}},
       {"cwd", "/"},
   };
   if (strict) {
     ojson none = ojson::array();
-    p["capabilities"] = {{"bounding", none}, {"effective", none}, {"inheritable", none},
-                         {"permitted", none}, {"ambient", none}};
+    p["capabilities"] = {{"bounding", none},
+                         {"effective", none},
+                         {"inheritable", none},
+                         {"permitted", none},
+                         {"ambient", none}};
   }
   p["rlimits"] = rlimits;
   p["noNewPrivileges"] = true;
@@ -56,11 +63,13 @@ ojson mount(const char* dest, const char* type, const char* source,
 ojson mounts(const SpecOptions& o) {
   ojson m = ojson::array();
   m.push_back(mount("/proc", "proc", "proc", {"nosuid", "noexec", "nodev"}));
-  m.push_back(mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}));
+  m.push_back(
+      mount("/dev", "tmpfs", "tmpfs", {"nosuid", "strictatime", "mode=755", "size=65536k"}));
   std::vector<std::string> pts = {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"};
   if (!o.rootless) pts.emplace_back("gid=5");  // gid 5 (tty) is only mapped with a full range
   m.push_back(mount("/dev/pts", "devpts", "devpts", pts));
-  m.push_back(mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}));
+  m.push_back(
+      mount("/dev/shm", "tmpfs", "shm", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}));
   m.push_back(mount("/dev/mqueue", "mqueue", "mqueue", {"nosuid", "noexec", "nodev"}));
   m.push_back(mount("/sys", "sysfs", "sysfs", {"nosuid", "noexec", "nodev", "ro"}));
   m.push_back(mount("/tmp", "tmpfs", "tmpfs", {"nosuid", "nodev", "mode=1777", "size=262144k"}));
@@ -78,20 +87,35 @@ ojson seccomp(const SpecOptions& o) {
   for (const auto& g : o.allow) {
     if (find_syscall_group(g) == nullptr) {
       std::string known;
-      for (const auto& sg : syscall_groups()) known += (known.empty() ? "" : ", ") + std::string(sg.name);
+      for (const auto& sg : syscall_groups())
+        known += (known.empty() ? "" : ", ") + std::string(sg.name);
       throw Error("--allow", "unknown syscall group \"" + g + "\" (known: " + known + ")");
     }
     if (std::find(groups.begin(), groups.end(), g) == groups.end()) groups.push_back(g);
   }
   std::vector<std::string> allowed;
   for (const auto& g : groups) {
-    for (auto name : find_syscall_group(g)->syscalls) allowed.emplace_back(name);
+    for (auto name : find_syscall_group(g)->syscalls)
+      allowed.emplace_back(name);
   }
   std::vector<std::string> enosys;
   for (auto name : enosys_fallback_syscalls()) {
     if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) enosys.emplace_back(name);
   }
   ojson rules = ojson::array();
+  bool namespaces = std::find(groups.begin(), groups.end(), "namespaces") != groups.end();
+  if (!namespaces) {
+    // Groups match names only; clone's flags are an argument: allow clone only without
+    // CLONE_NEW* bits, so fork and threads work and nested namespaces do not.
+    std::erase(allowed, "clone");
+    rules.push_back({{"names", {"clone"}},
+                     {"action", "SCMP_ACT_ALLOW"},
+                     {"args",
+                      {{{"index", 0},
+                        {"value", kCloneNewMask},
+                        {"valueTwo", 0},
+                        {"op", "SCMP_CMP_MASKED_EQ"}}}}});
+  }
   rules.push_back({{"names", allowed}, {"action", "SCMP_ACT_ALLOW"}});
   if (!enosys.empty()) {
     // libc probes these and falls back only on ENOSYS (clone3 -> clone).
@@ -117,14 +141,16 @@ ojson strict_linux(const SpecOptions& o) {
     lx["gidMappings"] = id_map(kStrictHostId, kStrictIdRange);
   }
   ojson ns = ojson::array();
-  for (const char* t : {"pid", "network", "ipc", "uts", "mount", "user"}) ns.push_back({{"type", t}});
+  for (const char* t : {"pid", "network", "ipc", "uts", "mount", "user"})
+    ns.push_back({{"type", t}});
   lx["namespaces"] = ns;
   if (o.memory_mib) {
     lx["resources"] = {{"memory", {{"limit", static_cast<std::uint64_t>(*o.memory_mib) << 20}}}};
   }
-  lx["maskedPaths"] = {"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
-                       "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
-                       "/proc/sched_debug", "/sys/firmware", "/proc/scsi"};
+  lx["maskedPaths"] = {"/proc/acpi",        "/proc/asound",        "/proc/kcore",
+                       "/proc/keys",        "/proc/latency_stats", "/proc/timer_list",
+                       "/proc/timer_stats", "/proc/sched_debug",   "/sys/firmware",
+                       "/proc/scsi"};
   lx["readonlyPaths"] = {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"};
   lx["seccomp"] = seccomp(o);
   return lx;

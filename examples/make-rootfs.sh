@@ -8,7 +8,7 @@ dir=${1:?usage: make-rootfs.sh DIR [EXTRA_FILE...]}
 shift
 busybox=/bin/busybox
 [ -x "$busybox" ] || { echo "make-rootfs: $busybox missing (apt-get install busybox-static)" >&2; exit 1; }
-mkdir -p "$dir"/{bin,sbin,usr/bin,usr/sbin,usr/lib,lib,lib64,proc,dev,sys,tmp,etc,root,run,var/tmp,home}
+mkdir -p "$dir"/{bin,sbin,usr/bin,usr/sbin,usr/lib,usr/lib64,lib,lib64,proc,dev,sys,tmp,etc,root,run,var/tmp,home}
 chmod 1777 "$dir/tmp" "$dir/var/tmp"
 cp "$busybox" "$dir/bin/busybox"
 for applet in $("$busybox" --list-full); do

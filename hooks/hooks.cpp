@@ -29,7 +29,8 @@ double now_ms() {
 std::vector<char*> c_strings(const std::vector<std::string>& v) {
   std::vector<char*> out;
   out.reserve(v.size() + 1);
-  for (const auto& s : v) out.push_back(const_cast<char*>(s.c_str()));
+  for (const auto& s : v)
+    out.push_back(const_cast<char*>(s.c_str()));
   out.push_back(nullptr);
   return out;
 }
@@ -47,7 +48,8 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
     }
   }
   ::dup2(stdin_fd, 0);
-  std::vector<std::string> args = hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
+  std::vector<std::string> args =
+      hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
   auto argv = c_strings(args);
   auto envp = c_strings(hook.env);
   ::execve(hook.path.c_str(), argv.data(), envp.data());
@@ -56,8 +58,7 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
   ::_exit(127);
 }
 
-HookRun run_one(const Hook& hook, HookPoint point, const std::string& state_json,
-                pid_t enter_pid) {
+HookRun run_one(const Hook& hook, HookPoint point, const std::string& state_json, pid_t enter_pid) {
   HookRun run{point, hook.path};
   double start = now_ms();
   int pipefd[2];

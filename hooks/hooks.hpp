@@ -14,7 +14,14 @@
 
 namespace nyx {
 
-enum class HookPoint { Prestart, CreateRuntime, CreateContainer, StartContainer, Poststart, Poststop };
+enum class HookPoint {
+  Prestart,
+  CreateRuntime,
+  CreateContainer,
+  StartContainer,
+  Poststart,
+  Poststop
+};
 
 std::string_view hook_point_name(HookPoint point);
 const std::vector<Hook>& hooks_at(const Hooks& hooks, HookPoint point);

@@ -60,8 +60,8 @@ Ablation Ablation::parse(std::string_view list) {
       }
     }
     if (!found) {
-      throw Error("--ablate", "unknown primitive \"" + std::string(item) + "\" (known: " +
-                                  known_list() + ")");
+      throw Error("--ablate",
+                  "unknown primitive \"" + std::string(item) + "\" (known: " + known_list() + ")");
     }
   }
   return a;
@@ -69,7 +69,8 @@ Ablation Ablation::parse(std::string_view list) {
 
 Ablation Ablation::from_names(const std::vector<std::string>& names) {
   std::string joined;
-  for (const auto& n : names) joined += n + ",";
+  for (const auto& n : names)
+    joined += n + ",";
   return parse(joined);
 }
 

@@ -18,7 +18,8 @@ std::vector<std::string> capability_names(std::uint64_t mask) {
     char* name = cap_to_name(static_cast<cap_value_t>(cap));
     std::string upper = name != nullptr ? name : std::to_string(cap);
     cap_free(name);
-    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (char& c : upper)
+      c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     out.push_back(std::move(upper));
   }
   return out;

@@ -94,7 +94,8 @@ std::string read_file(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
+    s.pop_back();
   return s;
 }
 
@@ -112,7 +113,8 @@ int make_dirs(const std::string& mount, const std::string& rel, bool cpuset, boo
       existed = false;
       if (cpuset) {
         for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
-          if (read_file(path + "/" + f).empty()) write_file(path + "/" + f, read_file(parent + "/" + f));
+          if (read_file(path + "/" + f).empty())
+            write_file(path + "/" + f, read_file(parent + "/" + f));
         }
       }
     } else if (errno != EEXIST) {
@@ -150,7 +152,8 @@ void apply_v1(const CgroupDir& dir, const Resources& r, const Writer& w) {
   const std::string& c = dir.controllers;
   if (has_controller(c, "memory")) {
     if (r.memory_limit) w(p, "memory.limit_in_bytes", std::to_string(*r.memory_limit));
-    if (r.memory_reservation) w(p, "memory.soft_limit_in_bytes", std::to_string(*r.memory_reservation));
+    if (r.memory_reservation)
+      w(p, "memory.soft_limit_in_bytes", std::to_string(*r.memory_reservation));
     if (r.memory_swap) w(p, "memory.memsw.limit_in_bytes", std::to_string(*r.memory_swap));
   }
   if (has_controller(c, "pids") && r.pids_limit) {
@@ -166,8 +169,8 @@ void apply_v1(const CgroupDir& dir, const Resources& r, const Writer& w) {
     if (!r.cpuset_mems.empty()) w(p, "cpuset.mems", r.cpuset_mems);
   }
   if (has_controller(c, "blkio") && r.blkio_weight) {
-    const char* file = ::access((p + "/blkio.weight").c_str(), F_OK) == 0 ? "blkio.weight"
-                                                                            : "blkio.bfq.weight";
+    const char* file =
+        ::access((p + "/blkio.weight").c_str(), F_OK) == 0 ? "blkio.weight" : "blkio.bfq.weight";
     w(p, file, std::to_string(*r.blkio_weight));
   }
   if (has_controller(c, "devices") && !r.devices.empty()) {
@@ -175,9 +178,9 @@ void apply_v1(const CgroupDir& dir, const Resources& r, const Writer& w) {
       w(p, d.allow ? "devices.allow" : "devices.deny", device_rule(d));
     }
     // The nodes every container gets in its /dev stay usable, as with runc and crun.
-    for (const char* rule : {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",
-                             "c 1:8 rwm", "c 1:9 rwm", "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm",
-                             "c 136:* rwm"}) {
+    for (const char* rule :
+         {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+          "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"}) {
       w(p, "devices.allow", rule);
     }
   }
@@ -212,14 +215,14 @@ void apply_v2(const CgroupDir& dir, const Resources& r, const Writer& w) {
   }
   if (r.raw.is_object()) {
     if (const auto it = r.raw.find("unified"); it != r.raw.end() && it->is_object()) {
-      for (const auto& [key, value] : it->items()) w(p, key.c_str(), value.get<std::string>());
+      for (const auto& [key, value] : it->items())
+        w(p, key.c_str(), value.get<std::string>());
     }
   }
 }
 
 // Pure cgroup v2: controllers must be enabled in every ancestor's cgroup.subtree_control.
-void enable_v2_controllers(const std::string& mount, const std::string& rel,
-                           const Resources& r) {
+void enable_v2_controllers(const std::string& mount, const std::string& rel, const Resources& r) {
   std::string ctl;
   if (r.memory_limit || r.memory_reservation || r.memory_swap) ctl += " +memory";
   if (r.pids_limit) ctl += " +pids";
@@ -237,7 +240,8 @@ void enable_v2_controllers(const std::string& mount, const std::string& rel,
     levels.push_back(path);
   }
   levels.pop_back();  // not in the leaf: it holds the processes
-  for (const auto& level : levels) write_file(level + "/cgroup.subtree_control", ctl.substr(1));
+  for (const auto& level : levels)
+    write_file(level + "/cgroup.subtree_control", ctl.substr(1));
 }
 
 // On a hybrid host the unified hierarchy has no controllers: it only tracks, freezes and kills.
@@ -267,23 +271,26 @@ Cgroups Cgroups::plan(const Config& cfg, const std::string& id) {
     }
     if (pure_v2) continue;
     bool want = engine;
-    for (const auto& n : needed) want = want || has_controller(h.controllers, n);
+    for (const auto& n : needed)
+      want = want || has_controller(h.controllers, n);
     std::string mount = v1_mount(h.controllers);
     if (!want || ::access(mount.c_str(), F_OK) != 0) continue;
     cg.dirs_.push_back({h.controllers, mount, mount + rel, false, false});
   }
   // Pure v1: the freezer hierarchy tracks the container's processes and pauses them.
   bool has_v2 = false;
-  for (const auto& d : cg.dirs_) has_v2 = has_v2 || d.v2;
+  for (const auto& d : cg.dirs_)
+    has_v2 = has_v2 || d.v2;
   if (!has_v2 && !engine) {
     for (const Hierarchy& h : read_self_cgroups()) {
       bool have = false;
-      for (const auto& d : cg.dirs_) have = have || d.controllers == h.controllers;
+      for (const auto& d : cg.dirs_)
+        have = have || d.controllers == h.controllers;
       if (has_controller(h.controllers, "freezer") && !have) {
         std::string mount = v1_mount(h.controllers);
         cg.dirs_.push_back({h.controllers, mount,
-                            mount + container_path(cfg.linux.cgroups_path, h.own_path, id),
-                            false, false});
+                            mount + container_path(cfg.linux.cgroups_path, h.own_path, id), false,
+                            false});
       }
     }
   }
@@ -329,7 +336,8 @@ void Cgroups::create(const Resources& res, PrimOutcome& out) {
     if (err != 0) {
       out.status = PrimStatus::Failed;
       out.err = err;
-      out.detail["failures"].push_back({{"file", d.path}, {"errno", err}, {"error", errno_name(err)}});
+      out.detail["failures"].push_back(
+          {{"file", d.path}, {"errno", err}, {"error", errno_name(err)}});
       continue;
     }
     apply(d, res, w);
@@ -361,7 +369,8 @@ std::vector<pid_t> Cgroups::pids() const {
     std::ifstream in(d.path + "/cgroup.procs");
     if (!in) continue;
     pid_t pid = 0;
-    while (in >> pid) out.push_back(pid);
+    while (in >> pid)
+      out.push_back(pid);
     return out;
   }
   return out;
@@ -373,7 +382,8 @@ void Cgroups::kill_all(int sig) const {
       if (d.v2 && write_file(d.path + "/cgroup.kill", "1") == 0) return;
     }
   }
-  for (pid_t pid : pids()) ::kill(pid, sig);
+  for (pid_t pid : pids())
+    ::kill(pid, sig);
 }
 
 int Cgroups::freeze(bool frozen_state) const {
@@ -426,7 +436,8 @@ void Cgroups::destroy() const {
 
 void Cgroups::update(const Resources& res, PrimOutcome& out) const {
   Writer w{out};
-  for (const auto& d : dirs_) apply(d, res, w);
+  for (const auto& d : dirs_)
+    apply(d, res, w);
   if (out.status != PrimStatus::Failed) out.status = PrimStatus::Applied;
 }
 

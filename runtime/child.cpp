@@ -39,7 +39,8 @@ class Buf {
  public:
   Buf(char* data, std::size_t size) : data_(data), size_(size) { data_[0] = '\0'; }
   Buf& add(const char* s) {
-    while (s != nullptr && *s != '\0' && len_ + 1 < size_) data_[len_++] = *s++;
+    while (s != nullptr && *s != '\0' && len_ + 1 < size_)
+      data_[len_++] = *s++;
     data_[len_] = '\0';
     return *this;
   }
@@ -54,7 +55,8 @@ class Buf {
     } while (u != 0);
     if (neg) tmp[i++] = '-';
     char out[24];
-    for (int j = 0; j < i; ++j) out[j] = tmp[i - 1 - j];
+    for (int j = 0; j < i; ++j)
+      out[j] = tmp[i - 1 - j];
     out[i] = '\0';
     return add(out);
   }
@@ -99,7 +101,9 @@ void send_report() {
   } while (n < 0 && errno == EINTR);
 }
 
-[[noreturn]] void die_quietly() { ::_exit(1); }
+[[noreturn]] void die_quietly() {
+  ::_exit(1);
+}
 
 // Reports an error that makes running the harness impossible and exits.
 [[noreturn]] void fatal(const char* msg, int err) {
@@ -137,7 +141,9 @@ void record(Prim p, int err) {
   }
 }
 
-int sys_errno(long rc) { return rc < 0 ? errno : 0; }
+int sys_errno(long rc) {
+  return rc < 0 ? errno : 0;
+}
 
 // ---- file descriptors -------------------------------------------------------------------
 
@@ -153,7 +159,8 @@ void close_other_fds(const ChildPlan& p) {
     first = static_cast<unsigned>(fd) + 1;
   }
   ::syscall(SYS_close_range, first, ~0U, 0);
-  for (int fd = 3; fd < 3 + p.preserve_fds; ++fd) ::fcntl(fd, F_SETFD, 0);
+  for (int fd = 3; fd < 3 + p.preserve_fds; ++fd)
+    ::fcntl(fd, F_SETFD, 0);
 }
 
 void reset_signals() {
@@ -251,8 +258,7 @@ int mount_one(int rootfd, const MountStep& m) {
       err = sys_errno(::mount("/sys", path, nullptr, MS_BIND | MS_REC, nullptr));
       if (err == 0) {
         err = remount_at(rootfd, m.target, m.strict_target,
-                         MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
-                         true);
+                         MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, true);
       }
     }
   }
@@ -387,8 +393,10 @@ void do_mounts(const ChildPlan& p, int rootfd) {
   if (p.setup_dev || !p.devices.empty() || p.console_path != nullptr) {
     record(Prim::Mounts, setup_dev(p, rootfd));
   }
-  for (const char* m : p.masked_paths) record(Prim::Mounts, mask_path(rootfd, m));
-  for (const char* r : p.readonly_paths) record(Prim::Mounts, readonly_path(rootfd, r));
+  for (const char* m : p.masked_paths)
+    record(Prim::Mounts, mask_path(rootfd, m));
+  for (const char* r : p.readonly_paths)
+    record(Prim::Mounts, readonly_path(rootfd, r));
   record(Prim::Mounts, 0);
 }
 
@@ -438,7 +446,8 @@ void change_root(const ChildPlan& p, int rootfd) {
       if (st.f_flags & ST_NODEV) keep |= MS_NODEV;
       if (st.f_flags & ST_NOEXEC) keep |= MS_NOEXEC;
     }
-    err = sys_errno(::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, nullptr));
+    err =
+        sys_errno(::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, nullptr));
   }
   record(Prim::Root, err);
 }
@@ -465,8 +474,10 @@ void ns_failed(NsType type, int err) {
 void become_userns_root() {
   // The maps are written; become uid/gid 0 of the namespace (we are its owner, so this keeps
   // every capability in it).
-  if (::syscall(SYS_setresgid, 0, 0, 0) < 0) fatal("namespaces: setresgid(0) in the user namespace", errno);
-  if (::syscall(SYS_setresuid, 0, 0, 0) < 0) fatal("namespaces: setresuid(0) in the user namespace", errno);
+  if (::syscall(SYS_setresgid, 0, 0, 0) < 0)
+    fatal("namespaces: setresgid(0) in the user namespace", errno);
+  if (::syscall(SYS_setresuid, 0, 0, 0) < 0)
+    fatal("namespaces: setresuid(0) in the user namespace", errno);
 }
 
 void join_namespaces(const ChildPlan& p) {
@@ -485,8 +496,8 @@ void join_namespaces(const ChildPlan& p) {
     // Try one by one so the record says which ones held.
     static constexpr int kFlags[] = {CLONE_NEWNS, CLONE_NEWIPC, CLONE_NEWUTS, CLONE_NEWNET,
                                      CLONE_NEWCGROUP};
-    static constexpr NsType kTypes[] = {NsType::Mount, NsType::Ipc, NsType::Uts,
-                                        NsType::Network, NsType::Cgroup};
+    static constexpr NsType kTypes[] = {NsType::Mount, NsType::Ipc, NsType::Uts, NsType::Network,
+                                        NsType::Cgroup};
     for (std::size_t i = 0; i < sizeof kFlags / sizeof kFlags[0]; ++i) {
       if ((p.unshare_flags & kFlags[i]) == 0) continue;
       if (::unshare(kFlags[i]) < 0) ns_failed(kTypes[i], errno);
@@ -568,8 +579,10 @@ void switch_user(const ChildPlan& p) {
   if (p.set_groups && ::syscall(SYS_setgroups, p.groups.size(), p.groups.data()) < 0) {
     fatal("process.user.additionalGids: setgroups", errno);
   }
-  if (::syscall(SYS_setresgid, p.gid, p.gid, p.gid) < 0) fatal("process.user.gid: setresgid", errno);
-  if (::syscall(SYS_setresuid, p.uid, p.uid, p.uid) < 0) fatal("process.user.uid: setresuid", errno);
+  if (::syscall(SYS_setresgid, p.gid, p.gid, p.gid) < 0)
+    fatal("process.user.gid: setresgid", errno);
+  if (::syscall(SYS_setresuid, p.uid, p.uid, p.uid) < 0)
+    fatal("process.user.uid: setresuid", errno);
   if (keep) ::prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
 }
 
@@ -638,8 +651,9 @@ void find_executable(const ChildPlan& p, char (&out)[PATH_MAX]) {
     b.add(err_text(err));
     fatal(msg, err);
   }
-  const char* path = p.path_env != nullptr ? p.path_env
-                                           : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+  const char* path = p.path_env != nullptr
+                         ? p.path_env
+                         : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
   int first_err = 0;
   while (*path != '\0') {
     const char* end = std::strchr(path, ':');
@@ -730,6 +744,31 @@ void prepare_process(const ChildPlan& p) {
   set_terminal(p);
 }
 
+// Steps 6 and 7: mounts, the hook stop, and entering the root. Returns an fd of the harness
+// binary inside the rootfs when the root change is ablated, else -1.
+int build_root(const ChildPlan& p) {
+  int rootfd = prepare_root(p);
+  if (rootfd < 0) fatal("root.path: cannot prepare the container root", -rootfd);
+  if (p.mounts) do_mounts(p, rootfd);
+  if (p.hooks_stop) {
+    g_report.kind = ChildMsg::HookPoint;
+    send_report();
+    g_report.kind = ChildMsg::Report;
+    if (wait_parent() != static_cast<char>(ParentMsg::Continue)) die_quietly();
+  }
+  change_root(p, rootfd);
+  int exe_fd = -1;
+  if (p.root_method == RootMethod::None) {
+    // Root ablated: the harness sees the host's tree but still runs the rootfs's binary.
+    const char* arg0 = p.argv[0];
+    while (*arg0 == '/')
+      ++arg0;
+    exe_fd = open_in_root(rootfd, arg0, false);
+  }
+  ::close(rootfd);
+  return exe_fd;
+}
+
 }  // namespace
 
 void run_child(const ChildPlan& p) {
@@ -755,27 +794,8 @@ void run_child(const ChildPlan& p) {
   if (p.fork_for_pidns) fork_into_pidns();
   set_names(p);
 
-  // 6
-  int rootfd = prepare_root(p);
-  if (rootfd < 0) fatal("root.path: cannot prepare the container root", -rootfd);
-  if (p.mounts) do_mounts(p, rootfd);
-  if (p.hooks_stop) {
-    g_report.kind = ChildMsg::HookPoint;
-    send_report();
-    g_report.kind = ChildMsg::Report;
-    if (wait_parent() != static_cast<char>(ParentMsg::Continue)) die_quietly();
-  }
-
-  // 7
-  change_root(p, rootfd);
-  int exe_fd = -1;
-  if (p.root_method == RootMethod::None) {
-    // Root ablated: the harness sees the host's tree but still runs the rootfs's binary.
-    const char* arg0 = p.argv[0];
-    while (*arg0 == '/') ++arg0;
-    exe_fd = open_in_root(rootfd, arg0, false);
-  }
-  ::close(rootfd);
+  // 6-7
+  int exe_fd = p.join_only ? -1 : build_root(p);
   apply_sysctls(p);
   prepare_process(p);
 

@@ -23,7 +23,8 @@ std::string default_root() {
 }
 
 struct Cli {
-  CLI::App app{"nyx-runtime: a hardening container runtime with a per-primitive record", "nyx-runtime"};
+  CLI::App app{"nyx-runtime: a hardening container runtime with a per-primitive record",
+               "nyx-runtime"};
   GlobalOptions global;
   std::string log_path;
   std::string log_format = "text";
@@ -56,7 +57,8 @@ struct Cli {
     app.set_version_flag("-v,--version", std::string(kVersion));
     app.add_option("--root", global.root, "state directory");
     app.add_option("--log", log_path, "log file");
-    app.add_option("--log-format", log_format, "text or json")->check(CLI::IsMember({"text", "json"}));
+    app.add_option("--log-format", log_format, "text or json")
+        ->check(CLI::IsMember({"text", "json"}));
     app.add_option("--log-level", log_level, "accepted for compatibility");
     app.add_flag("--debug", debug, "debug messages");
     app.add_flag("--systemd-cgroup", global.systemd_cgroup, "use systemd for cgroups");
@@ -235,7 +237,8 @@ struct Cli {
 void check_cgroup_manager(const Cli& cli) {
   bool systemd = cli.global.systemd_cgroup || cli.cgroup_manager == "systemd";
   if (systemd && ::access("/run/systemd/system", F_OK) != 0) {
-    throw Error("--systemd-cgroup", "systemd is not running on this host; use the cgroupfs manager");
+    throw Error("--systemd-cgroup",
+                "systemd is not running on this host; use the cgroupfs manager");
   }
 }
 

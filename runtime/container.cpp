@@ -15,6 +15,7 @@
 
 #include "hooks/hooks.hpp"
 #include "runtime/error.hpp"
+#include "runtime/launch.hpp"
 #include "runtime/log.hpp"
 #include "runtime/plan_builder.hpp"
 #include "runtime/terminal.hpp"
@@ -25,7 +26,9 @@ namespace {
 
 constexpr const char* kStateVersion = "1.0.2";
 
-std::string object_for(const std::string& id) { return "container \"" + id + "\""; }
+std::string object_for(const std::string& id) {
+  return "container \"" + id + "\"";
+}
 
 std::string absolute_dir(const std::string& path, const std::string& object) {
   char buf[PATH_MAX];
@@ -71,16 +74,8 @@ class Creation {
   void load();
   void prepare_state();
   void make_fds();
-  void spawn();
-  int clone_without_namespaces(std::uint64_t flags, int err);
-  UniqueFd enter_pid_namespace();
-  void after_clone();
   void write_recovery() const;
-  void talk_to_child();
   void on_hook_point();
-  void on_new_init(pid_t pid);
-  void merge_report(const ChildReport& r);
-  void finish_outcome();
   nlohmann::json base_state(const char* phase) const;
   void rollback();
 
@@ -90,15 +85,10 @@ class Creation {
   std::string bundle_;
   std::string rootfs_;
   bool enforce_ = false;
-  BuiltPlan bp_;
-  Cgroups cgroups_;
+  std::optional<Launch> launch_;
   std::optional<ContainerDir> dir_;
-  ChildProcess init_;
-  UniqueFd parent_sock_;
-  UniqueFd child_sock_;
   UniqueFd fifo_;
   Terminal terminal_;
-  bool cloned_into_cgroup_ = false;
   std::string created_time_;
   std::vector<HookRun> hook_runs_;
   bool committed_ = false;
@@ -124,23 +114,26 @@ void Creation::load() {
   in.no_pivot = opts_.no_pivot;
   in.preserve_fds = opts_.preserve_fds;
   in.rootless = ::geteuid() != 0;
-  bp_ = build_plan(in);
-  for (const auto& w : bp_.warnings) log::warn(w);
-  if (!cfg_.linux.resources.empty() || !cfg_.linux.cgroups_path.empty()) {
-    if (opts_.ablation.has(Ablate::Cgroups)) {
-      bp_.outcome[Prim::Cgroups].requested = false;
-      bp_.outcome[Prim::Cgroups].ablated = true;
-    }
+  BuiltPlan bp = build_plan(in);
+  for (const auto& w : bp.warnings)
+    log::warn(w);
+  Cgroups cgroups;
+  if (opts_.ablation.has(Ablate::Cgroups)) {
+    if (bp.outcome[Prim::Cgroups].requested) bp.outcome[Prim::Cgroups].ablated = true;
+    bp.outcome[Prim::Cgroups].requested = false;
+  } else {
+    cgroups = Cgroups::plan(cfg_, opts_.id);
   }
-  if (!opts_.ablation.has(Ablate::Cgroups)) cgroups_ = Cgroups::plan(cfg_, opts_.id);
+  launch_.emplace(std::move(bp), std::move(cgroups), enforce_, object_for(opts_.id));
 }
 
 nlohmann::json Creation::base_state(const char* phase) const {
+  pid_t pid = launch_->pid();
   nlohmann::json st = {
       {"ociVersion", kStateVersion},
       {"id", opts_.id},
       {"status", phase},
-      {"pid", init_.pid > 0 ? init_.pid : 0},
+      {"pid", pid > 0 ? pid : 0},
       {"bundle", bundle_},
       {"rootfs", rootfs_},
       {"created", created_time_},
@@ -148,11 +141,9 @@ nlohmann::json Creation::base_state(const char* phase) const {
       {"owner", ""},
       {"exit", nullptr},
   };
-  nlohmann::json nyx = {{"version", 1}, {"cgroups", cgroups_.to_json()}};
+  nlohmann::json nyx = {{"version", 1}, {"cgroups", launch_->cgroups().to_json()}};
   if (!cfg_.hooks_raw.is_null()) nyx["hooks"] = cfg_.hooks_raw;
-  if (init_.pid > 0) {
-    nyx["startTime"] = process_start_time(init_.pid).value_or(0);
-  }
+  if (pid > 0) nyx["startTime"] = process_start_time(pid).value_or(0);
   st["nyx"] = std::move(nyx);
   return st;
 }
@@ -162,26 +153,16 @@ void Creation::prepare_state() {
   dir_.emplace(store_.create(opts_.id));
   // The intent: what this create may make, written before it is made (crash recovery).
   dir_->write_state(base_state("creating"));
-  if (!cgroups_.empty()) {
-    cgroups_.create(cfg_.linux.resources, bp_.outcome[Prim::Cgroups]);
-    if (bp_.outcome[Prim::Cgroups].status == PrimStatus::Failed &&
-        !bp_.outcome[Prim::Cgroups].requested) {
-      // Only the tracking cgroup was wanted; go on without it.
-      bp_.outcome[Prim::Cgroups] = PrimOutcome{};
-    }
-  }
+  Cgroups& cgroups = launch_->cgroups();
+  if (cgroups.empty()) return;
+  PrimOutcome& o = launch_->outcome()[Prim::Cgroups];
+  cgroups.create(cfg_.linux.resources, o);
+  // Only the tracking cgroup was wanted: go on without it.
+  if (o.status == PrimStatus::Failed && !o.requested) o = PrimOutcome{};
 }
 
 void Creation::make_fds() {
-  int sv[2];
-  if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
-    throw_errno(object_for(opts_.id), "socketpair");
-  }
-  parent_sock_.reset(sv[0]);
-  child_sock_.reset(sv[1]);
-  PlanStorage& st = *bp_.storage;
-  st.plan.sock = child_sock_.get();
-  st.keep_fds.push_back(child_sock_.get());
+  ChildPlan& plan = launch_->plan().storage->plan;
   if (opts_.mode == StartMode::Create) {
     std::string fifo = dir_->fifo_path();
     if (::mkfifo(fifo.c_str(), 0600) != 0) throw_errno(object_for(opts_.id), "mkfifo " + fifo);
@@ -189,253 +170,41 @@ void Creation::make_fds() {
     // seeing end-of-file.
     fifo_.reset(::open(fifo.c_str(), O_RDWR | O_CLOEXEC));
     if (!fifo_) throw_errno(object_for(opts_.id), "open " + fifo);
-    st.plan.exec_fifo = fifo_.get();
-    st.keep_fds.push_back(fifo_.get());
+    plan.exec_fifo = fifo_.get();
+    launch_->keep_fd(fifo_.get());
   }
   if (cfg_.process->terminal) {
     terminal_ = Terminal::open(*cfg_.process);
-    st.plan.console_slave = terminal_.slave_fd();
-    st.plan.console_path = st.keep(terminal_.slave_path());
-    st.keep_fds.push_back(terminal_.slave_fd());
+    plan.console_slave = terminal_.slave_fd();
+    plan.console_path = launch_->plan().storage->keep(terminal_.slave_path());
+    launch_->keep_fd(terminal_.slave_fd());
   }
-  std::sort(st.keep_fds.begin(), st.keep_fds.end());
-  st.plan.keep_fds = st.keep_fds;
   const Hooks& h = cfg_.hooks;
-  st.plan.hooks_stop =
-      !h.prestart.empty() || !h.create_runtime.empty() || !h.create_container.empty();
-}
-
-// Best effort: a sandbox may forbid some namespaces. Retry without the user namespace, then
-// without any; the record says what did not hold. Returns the errno of the last attempt.
-int Creation::clone_without_namespaces(std::uint64_t flags, int err) {
-  ChildPlan& plan = bp_.storage->plan;
-  NamespaceSetup& ns = bp_.ns;
-  auto mark = [&](std::uint64_t failed_flags, int e) {
-    for (NsType t : ns.requested) {
-      if ((failed_flags & static_cast<std::uint64_t>(clone_flag(t))) != 0) {
-        ns.err[static_cast<std::size_t>(t)] = e;
-      }
-    }
-  };
-  plan.userns_new = false;
-  ns.new_user = false;
-  plan.wait_for_go = !cgroups_.empty();
-  if ((flags & CLONE_NEWUSER) != 0) {
-    std::uint64_t without_user = flags & ~static_cast<std::uint64_t>(CLONE_NEWUSER);
-    if (clone_child(without_user, -1, plan, init_) == 0) {
-      mark(CLONE_NEWUSER, err);
-      return 0;
-    }
-  }
-  mark(flags, err);
-  plan.mounts = false;
-  plan.readonly_root = false;
-  if (plan.root_method == RootMethod::PivotRoot) plan.root_method = RootMethod::Chroot;
-  PrimOutcome& mounts = bp_.outcome[Prim::Mounts];
-  if (mounts.requested) {
-    mounts.status = PrimStatus::Failed;
-    mounts.err = err;
-    mounts.detail["reason"] = "the mount namespace could not be created";
-  }
-  return clone_child(0, -1, plan, init_);
-}
-
-// A pid namespace given by path applies to our next child: enter it around the clone only.
-UniqueFd Creation::enter_pid_namespace() {
-  NamespaceSetup& ns = bp_.ns;
-  if (!ns.pid_join) return {};
-  UniqueFd own(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
-  if (!own || ::setns(ns.pid_join.get(), CLONE_NEWPID) != 0) {
-    ns.err[static_cast<std::size_t>(NsType::Pid)] = errno;
-    return {};
-  }
-  return own;
-}
-
-void Creation::spawn() {
-  ChildPlan& plan = bp_.storage->plan;
-  NamespaceSetup& ns = bp_.ns;
-  bool v1_joins = false;
-  for (const auto& d : cgroups_.dirs()) v1_joins = v1_joins || !d.v2;
-  UniqueFd cgroup_fd = cgroups_.unified_fd();
-  plan.wait_for_go = ns.new_user || v1_joins || (!cgroups_.empty() && !cgroup_fd);
-
-  UniqueFd own_pidns = enter_pid_namespace();
-  std::uint64_t flags = ns.clone_flags;
-  int err = clone_child(flags, cgroup_fd.get(), plan, init_);
-  if (err != 0 && cgroup_fd) {
-    // CLONE_INTO_CGROUP can be refused (e.g. a threaded cgroup): join by pid instead.
-    cgroup_fd.reset();
-    plan.wait_for_go = true;
-    err = clone_child(flags, -1, plan, init_);
-  }
-  if (err != 0 && flags != 0 && !enforce_) err = clone_without_namespaces(flags, err);
-  if (own_pidns) ::setns(own_pidns.get(), CLONE_NEWPID);
-  if (err != 0) throw Error(object_for(opts_.id), "cannot create the container process", err);
-  cloned_into_cgroup_ = static_cast<bool>(cgroup_fd);
-  child_sock_.reset();
-  fifo_.reset();
-  terminal_.close_slave();
+  plan.hooks_stop = !h.prestart.empty() || !h.create_runtime.empty() || !h.create_container.empty();
 }
 
 void Creation::write_recovery() const {
-  auto start = process_start_time(init_.pid).value_or(0);
-  dir_->write_recovery({{"pid", init_.pid}, {"startTime", start}, {"cgroups", cgroups_.to_json()}});
-}
-
-void Creation::after_clone() {
-  write_recovery();
-  if (bp_.ns.new_user) {
-    write_id_maps(init_.pid, cfg_.linux, ::geteuid() != 0);
-  }
-  if (!cgroups_.empty()) {
-    int err = cgroups_.join(init_.pid, cloned_into_cgroup_);
-    PrimOutcome& o = bp_.outcome[Prim::Cgroups];
-    if (err != 0 && o.requested && o.status != PrimStatus::Failed) {
-      o.status = PrimStatus::Failed;
-      o.err = err;
-      o.detail["reason"] = "cannot move the init into its cgroups";
-    }
-  }
-  if (cfg_.process->oom_score_adj) {
-    std::string path = "/proc/" + std::to_string(init_.pid) + "/oom_score_adj";
-    UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-    std::string v = std::to_string(*cfg_.process->oom_score_adj);
-    if (!fd || ::write(fd.get(), v.data(), v.size()) < 0) {
-      throw_errno("process.oomScoreAdj", "cannot write " + path);
-    }
-  }
-  if (bp_.storage->plan.wait_for_go) {
-    char go = static_cast<char>(ParentMsg::Go);
-    if (::write(parent_sock_.get(), &go, 1) != 1) throw_errno(object_for(opts_.id), "sync");
-  }
-}
-
-// The intermediate process forked the real init into the new pid namespace and exited.
-void Creation::on_new_init(pid_t pid) {
-  int status = 0;
-  ::waitpid(init_.pid, &status, 0);
-  init_.pid = pid;
-  init_.pidfd = open_process(pid, process_start_time(pid).value_or(0));
-  write_recovery();
+  pid_t pid = launch_->pid();
+  auto start = process_start_time(pid).value_or(0);
+  dir_->write_recovery(
+      {{"pid", pid}, {"startTime", start}, {"cgroups", launch_->cgroups().to_json()}});
 }
 
 void Creation::on_hook_point() {
-  nlohmann::json st = public_state(base_state("creating"), "creating");
-  std::string text = st.dump();
+  std::string text = public_state(base_state("creating"), "creating").dump();
   const Hooks& h = cfg_.hooks;
   run_hooks(h, HookPoint::Prestart, text, 0, true, hook_runs_);
   run_hooks(h, HookPoint::CreateRuntime, text, 0, true, hook_runs_);
-  run_hooks(h, HookPoint::CreateContainer, text, init_.pid, true, hook_runs_);
-  char c = static_cast<char>(ParentMsg::Continue);
-  if (::write(parent_sock_.get(), &c, 1) != 1) throw_errno(object_for(opts_.id), "sync");
-}
-
-void Creation::talk_to_child() {
-  for (;;) {
-    ChildReport r;
-    ssize_t n;
-    do {
-      n = ::read(parent_sock_.get(), &r, sizeof r);
-    } while (n < 0 && errno == EINTR);
-    if (n != static_cast<ssize_t>(sizeof r) || r.magic != kReportMagic) {
-      int status = 0;
-      std::string how;
-      if (::waitpid(init_.pid, &status, WNOHANG) == init_.pid) {
-        how = " (exit status " + std::to_string(exit_code_of(status)) + ")";
-        init_.pid = -1;
-      }
-      throw Error(object_for(opts_.id), "the container process died during setup" + how);
-    }
-    switch (r.kind) {
-      case ChildMsg::Pid:
-        on_new_init(r.pid);
-        break;
-      case ChildMsg::HookPoint:
-        on_hook_point();
-        break;
-      case ChildMsg::Fatal:
-        throw Error(object_for(opts_.id), r.fatal_msg, r.fatal_errno);
-      case ChildMsg::Report:
-        merge_report(r);
-        return;
-    }
-  }
-}
-
-void Creation::merge_report(const ChildReport& r) {
-  Outcome& out = bp_.outcome;
-  for (std::size_t i = 0; i < kPrimCount; ++i) {
-    auto p = static_cast<Prim>(i);
-    if (p == Prim::Namespaces || p == Prim::Cgroups) continue;
-    if (r.status[i] == PrimStatus::Failed) {
-      out.failed(p, r.err[i]);
-    } else if (r.status[i] == PrimStatus::Applied && out[p].status != PrimStatus::Failed) {
-      out.applied(p);
-    }
-  }
-  // Namespaces: what the parent saw (clone, open) plus what the child saw (setns, unshare).
-  PrimOutcome& ns = out[Prim::Namespaces];
-  nlohmann::json held = nlohmann::json::array();
-  nlohmann::json failed = nlohmann::json::array();
-  for (NsType t : bp_.ns.requested) {
-    auto i = static_cast<std::size_t>(t);
-    int err = bp_.ns.err[i] != 0 ? bp_.ns.err[i] : r.ns_err[i];
-    if (err == 0) {
-      held.push_back(ns_type_name(t));
-      continue;
-    }
-    failed.push_back({{"type", ns_type_name(t)}, {"errno", err}, {"error", errno_name(err)}});
-    if (ns.status != PrimStatus::Failed) out.failed(Prim::Namespaces, err);
-  }
-  if (ns.requested) {
-    ns.detail["types"] = held;
-    if (!failed.empty()) ns.detail["failures"] = failed;
-    if (ns.status != PrimStatus::Failed) out.applied(Prim::Namespaces);
-  }
-  if (r.root_method != RootMethod::None) {
-    out[Prim::Root].detail["method"] =
-        r.root_method == RootMethod::PivotRoot ? "pivot_root" : "chroot";
-    if (r.pivot_err != 0) out[Prim::Root].detail["pivotErrno"] = r.pivot_err;
-    out[Prim::Root].detail["readonly"] = bp_.storage->plan.readonly_root;
-  }
-  if (out[Prim::Mounts].requested) {
-    out[Prim::Mounts].detail["count"] = r.mounts_done;
-    if (r.failed_mount >= 0) out[Prim::Mounts].detail["failedMount"] = r.failed_mount;
-  }
-  // Rlimits beyond CPU/NOFILE/AS: per-limit detail.
-  const auto& steps = bp_.storage->rlimits;
-  for (std::size_t i = 0; i < steps.size() && i < kMaxRlimitSteps; ++i) {
-    if (r.rlimit_err[i] == 0) continue;
-    PrimOutcome& o = out[steps[i].prim];
-    o.detail["failedErrno"] = r.rlimit_err[i];
-  }
-}
-
-void Creation::finish_outcome() {
-  Outcome& out = bp_.outcome;
-  std::vector<std::string> failures;
-  for (std::size_t i = 0; i < kPrimCount; ++i) {
-    const PrimOutcome& o = out.prims[i];
-    if (o.status == PrimStatus::Failed) failures.push_back(failure_line(static_cast<Prim>(i), o));
-  }
-  if (enforce_ && !failures.empty()) {
-    throw Error(object_for(opts_.id), "hardening failed in enforce mode: " + failures.front());
-  }
-  for (const auto& f : failures) log::warn(object_for(opts_.id) + ": " + f);
+  run_hooks(h, HookPoint::CreateContainer, text, launch_->init().pid, true, hook_runs_);
 }
 
 void Creation::rollback() {
-  if (init_.pid > 0) {
-    if (init_.pidfd) send_signal(init_.pidfd.get(), SIGKILL);
-    ::kill(init_.pid, SIGKILL);
-    int status = 0;
-    while (::waitpid(init_.pid, &status, 0) < 0 && errno == EINTR) {
-    }
-  }
-  if (!cgroups_.empty()) {
-    cgroups_.kill_all(SIGKILL);
-    cgroups_.destroy();
+  // Before our state directory exists the ID may belong to another container: touch nothing.
+  Cgroups cgroups = launch_ && dir_ ? launch_->cgroups() : Cgroups();
+  launch_.reset();  // kills and reaps the init
+  if (!cgroups.empty()) {
+    cgroups.kill_all(SIGKILL);
+    cgroups.destroy();
   }
   if (dir_) dir_->remove();
 }
@@ -444,37 +213,39 @@ CreatedContainer Creation::run() {
   load();
   prepare_state();
   make_fds();
-  spawn();
-  after_clone();
-  talk_to_child();
-  finish_outcome();
+  launch_->spawn();
+  fifo_.reset();
+  terminal_.close_slave();
+  write_recovery();
+  launch_->setup(&cfg_.linux, cfg_.process->oom_score_adj);
+  launch_->talk([this] { on_hook_point(); }, [this](pid_t) { write_recovery(); });
+  for (const auto& f : launch_->check_outcome())
+    log::warn(object_for(opts_.id) + ": " + f);
 
-  Outcome& out = bp_.outcome;
   nlohmann::json state = base_state("created");
-  nlohmann::json hooks = nlohmann::json::array();
-  for (const auto& h : hook_runs_) hooks.push_back(h.to_json());
-  state["hardening"] = {
-      {"mode", enforce_ ? "enforce" : "best-effort"},
-      {"level", level_name(compute_level(out))},
-      {"ablation", opts_.ablation.names()},
-      {"primitives", primitives_json(out)},
-  };
-  if (!hooks.empty()) state["hardening"]["hooks"] = hooks;
+  state["hardening"] = hardening_json(launch_->outcome(), enforce_, opts_.ablation.names());
+  if (!hook_runs_.empty()) {
+    nlohmann::json hooks = nlohmann::json::array();
+    for (const auto& h : hook_runs_)
+      hooks.push_back(h.to_json());
+    state["hardening"]["hooks"] = hooks;
+  }
   dir_->write_state(state);
-  if (!opts_.pid_file.empty()) write_pid_file(opts_.pid_file, init_.pid);
+  if (!opts_.pid_file.empty()) write_pid_file(opts_.pid_file, launch_->init().pid);
 
   CreatedContainer c;
   c.state = std::move(state);
   c.config = std::move(cfg_);
-  c.cgroups = cgroups_;
-  c.init = std::move(init_);
-  c.sock = std::move(parent_sock_);
+  c.cgroups = launch_->cgroups();
+  c.init = std::move(launch_->init());
+  c.sock = launch_->take_sock();
   c.console_master = terminal_.take_master();
   if (!opts_.console_socket.empty() && c.console_master) {
     send_console(opts_.console_socket, c.console_master.get());
     c.console_master.reset();
   }
   c.dir = std::move(dir_);
+  launch_->release();
   committed_ = true;
   return c;
 }
@@ -483,7 +254,8 @@ CreatedContainer Creation::run() {
 
 void CreatedContainer::send(ParentMsg msg) const {
   char c = static_cast<char>(msg);
-  if (::write(sock.get(), &c, 1) != 1) throw_errno(object_for(dir->id()), "cannot release the init");
+  if (::write(sock.get(), &c, 1) != 1)
+    throw_errno(object_for(dir->id()), "cannot release the init");
 }
 
 CreatedContainer create_container(const StateStore& store, const CreateOptions& opts) {
@@ -498,7 +270,8 @@ std::string container_status(const ContainerDir& dir, const nlohmann::json& stat
   std::string phase = state.value("status", "");
   if (phase == "creating") {
     nlohmann::json rec = dir.read_recovery();
-    bool alive = rec.is_object() && process_is(rec.value("pid", 0), rec.value("startTime", std::uint64_t{0}));
+    bool alive = rec.is_object() &&
+                 process_is(rec.value("pid", 0), rec.value("startTime", std::uint64_t{0}));
     return alive ? "creating" : "stopped";
   }
   if (phase == "stopped" || !process_is(pid, start)) return "stopped";
@@ -515,7 +288,8 @@ nlohmann::json public_state(const nlohmann::json& state, const std::string& stat
   nlohmann::json out = state;
   out.erase("nyx");
   out["status"] = status;
-  if (status == "stopped" && out.value("pid", 0) != 0 && !out.contains("exit")) out["exit"] = nullptr;
+  if (status == "stopped" && out.value("pid", 0) != 0 && !out.contains("exit"))
+    out["exit"] = nullptr;
   return out;
 }
 
@@ -566,7 +340,9 @@ void remove_container(const ContainerDir& dir, const nlohmann::json* state) {
       std::string text = public_state(*state, "stopped").dump();
       run_hooks(hooks, HookPoint::Poststop, text, 0, false, runs);
       for (const auto& r : runs) {
-        if (!r.ok()) log::warn("poststop hook " + r.path + " failed (exit " + std::to_string(r.exit_code) + ")");
+        if (!r.ok())
+          log::warn("poststop hook " + r.path + " failed (exit " + std::to_string(r.exit_code) +
+                    ")");
       }
     }
   }

@@ -19,7 +19,10 @@ void throw_errno(std::string object, std::string cause) {
 std::string errno_name(int err) {
   // strerrorname_np is glibc >= 2.32; Debian 12 has 2.36.
   const char* name = strerrorname_np(err);
-  return name != nullptr ? std::string(name) : "E" + std::to_string(err);
+  if (name != nullptr) return name;
+  std::string out = "E";
+  out += std::to_string(err);
+  return out;
 }
 
 }  // namespace nyx

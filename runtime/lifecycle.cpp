@@ -26,7 +26,9 @@ namespace nyx {
 
 namespace {
 
-std::string object_for(const std::string& id) { return "container \"" + id + "\""; }
+std::string object_for(const std::string& id) {
+  return "container \"" + id + "\"";
+}
 
 ContainerDir must_open(const StateStore& store, const std::string& id, bool lock) {
   auto dir = store.open(id, lock);
@@ -57,7 +59,8 @@ bool resolve_run_target(RunOptions& opts) {
   if (opts.create.bundle.empty() && !opts.target.empty() && ::stat(cfg.c_str(), &st) == 0) {
     opts.create.bundle = opts.target;
     std::string base = opts.target;
-    while (base.size() > 1 && base.back() == '/') base.pop_back();
+    while (base.size() > 1 && base.back() == '/')
+      base.pop_back();
     base = base.substr(base.rfind('/') + 1);
     if (base.empty() || base == "." || base == "..") base = "nyx";
     std::string clean;
@@ -95,10 +98,11 @@ double monotonic_s() {
 void run_poststart(const CreatedContainer& c) {
   if (c.config.hooks.poststart.empty()) return;
   std::vector<HookRun> runs;
-  run_hooks(c.config.hooks, HookPoint::Poststart, public_state(c.state, "running").dump(), 0,
-            false, runs);
+  run_hooks(c.config.hooks, HookPoint::Poststart, public_state(c.state, "running").dump(), 0, false,
+            runs);
   for (const auto& r : runs) {
-    if (!r.ok()) log::warn("poststart hook " + r.path + " failed (exit " + std::to_string(r.exit_code) + ")");
+    if (!r.ok())
+      log::warn("poststart hook " + r.path + " failed (exit " + std::to_string(r.exit_code) + ")");
   }
 }
 
@@ -119,8 +123,8 @@ WaitResult wait_foreground(CreatedContainer& c, std::optional<double> timeout_s,
       double left = deadline - monotonic_s();
       wait_ms = left <= 0 ? 0 : static_cast<int>(left * 1000) + 1;
     }
-    pollfd fds[4] = {{c.init.pidfd.get(), POLLIN, 0}, {sigfd, POLLIN, 0}, {master, POLLIN, 0},
-                     {0, POLLIN, 0}};
+    pollfd fds[4] = {
+        {c.init.pidfd.get(), POLLIN, 0}, {sigfd, POLLIN, 0}, {master, POLLIN, 0}, {0, POLLIN, 0}};
     int nfds = master < 0 ? 2 : (stdin_open ? 4 : 3);
     int n = ::poll(fds, static_cast<nfds_t>(nfds), wait_ms);
     if (n < 0 && errno == EINTR) continue;
@@ -143,7 +147,8 @@ WaitResult wait_foreground(CreatedContainer& c, std::optional<double> timeout_s,
     if (master >= 0 && (fds[2].revents & POLLIN)) {
       char buf[4096];
       ssize_t r = ::read(master, buf, sizeof buf);
-      if (r > 0) [[maybe_unused]] ssize_t w = ::write(1, buf, static_cast<std::size_t>(r));
+      if (r > 0) [[maybe_unused]]
+        ssize_t w = ::write(1, buf, static_cast<std::size_t>(r));
     }
     if (master >= 0 && stdin_open && (fds[3].revents & (POLLIN | POLLHUP))) {
       char buf[4096];
@@ -202,15 +207,18 @@ int cmd_start(const GlobalOptions& g, const std::string& id) {
   nlohmann::json state = dir.read_state();
   std::string status = container_status(dir, state);
   if (status != "created") {
-    throw Error(object_for(id), status == "stopped" ? "cannot start a container that has stopped"
-                                                    : "cannot start an already " + status + " container");
+    throw Error(object_for(id), status == "stopped"
+                                    ? "cannot start a container that has stopped"
+                                    : "cannot start an already " + status + " container");
   }
-  Hooks hooks = hooks_from_json(state.value("nyx", nlohmann::json::object()).value("hooks", nlohmann::json()));
+  Hooks hooks = hooks_from_json(
+      state.value("nyx", nlohmann::json::object()).value("hooks", nlohmann::json()));
   pid_t pid = state.value("pid", 0);
   if (!hooks.start_container.empty()) {
     std::vector<HookRun> runs;
     try {
-      run_hooks(hooks, HookPoint::StartContainer, public_state(state, "created").dump(), pid, true, runs);
+      run_hooks(hooks, HookPoint::StartContainer, public_state(state, "created").dump(), pid, true,
+                runs);
     } catch (const Error&) {
       kill_container(dir, &state);
       throw;
@@ -228,7 +236,9 @@ int cmd_start(const GlobalOptions& g, const std::string& id) {
     std::vector<HookRun> runs;
     run_hooks(hooks, HookPoint::Poststart, public_state(state, "running").dump(), 0, false, runs);
     for (const auto& r : runs) {
-      if (!r.ok()) log::warn("poststart hook " + r.path + " failed (exit " + std::to_string(r.exit_code) + ")");
+      if (!r.ok())
+        log::warn("poststart hook " + r.path + " failed (exit " + std::to_string(r.exit_code) +
+                  ")");
     }
   }
   return 0;
@@ -265,14 +275,20 @@ int cmd_run(const GlobalOptions& g, RunOptions opts) {
   WaitResult res = wait_foreground(c, timeout, sigfd.get());
   reap_orphans();
   int code = res.timed_out ? 124 : exit_code_of(res.status);
-  nlohmann::json exit = {{"code", res.timed_out ? 124 : (WIFEXITED(res.status) ? WEXITSTATUS(res.status) : code)},
-                         {"signal", WIFSIGNALED(res.status) ? nlohmann::json(WTERMSIG(res.status)) : nlohmann::json()},
-                         {"timedOut", res.timed_out}};
+  nlohmann::json exit = {
+      {"code", res.timed_out ? 124 : (WIFEXITED(res.status) ? WEXITSTATUS(res.status) : code)},
+      {"signal", WIFSIGNALED(res.status) ? nlohmann::json(WTERMSIG(res.status)) : nlohmann::json()},
+      {"timedOut", res.timed_out}};
   c.state["exit"] = exit;
   c.state["status"] = "stopped";
   c.dir->lock();
   if (!opts.report.empty()) {
-    write_file_atomic(opts.report, public_state(c.state, "stopped").dump(2) + "\n", "--report");
+    std::string text = public_state(c.state, "stopped").dump(2) + "\n";
+    if (opts.report == "-") {
+      print(text);
+    } else {
+      write_file_atomic(opts.report, text, "--report");
+    }
   }
   if (opts.keep) {
     c.dir->write_state(c.state);
@@ -404,14 +420,16 @@ int cmd_ps(const GlobalOptions& g, const std::string& id, const std::string& for
   nlohmann::json state = dir.read_state();
   Cgroups cg = Cgroups::from_json(state["nyx"].value("cgroups", nlohmann::json()));
   std::vector<pid_t> pids = cg.pids();
-  if (pids.empty() && container_status(dir, state) != "stopped") pids.push_back(state.value("pid", 0));
+  if (pids.empty() && container_status(dir, state) != "stopped")
+    pids.push_back(state.value("pid", 0));
   if (format == "json") {
     print(nlohmann::json(pids).dump() + "\n");
     return 0;
   }
   (void)ps_args;  // a table of pids; `ps` options are not interpreted
   std::string out = "PID\n";
-  for (pid_t p : pids) out += std::to_string(p) + "\n";
+  for (pid_t p : pids)
+    out += std::to_string(p) + "\n";
   print(out);
   return 0;
 }
@@ -428,10 +446,12 @@ int cmd_update(const GlobalOptions& g, const std::string& id, const std::string&
     if (!fd) throw_errno("--resources", "\"" + resources_file + "\"");
     char buf[8192];
     ssize_t n;
-    while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+    while ((n = ::read(fd.get(), buf, sizeof buf)) > 0)
+      text.append(buf, static_cast<std::size_t>(n));
   }
   // Reuse the config parser: a resources object is checked as linux.resources.
-  std::string doc = R"({"ociVersion":"1.0.2","root":{"path":"/"},"linux":{"resources":)" + text + "}}";
+  std::string doc =
+      R"({"ociVersion":"1.0.2","root":{"path":"/"},"linux":{"resources":)" + text + "}}";
   Config cfg = parse_config(doc);
   Cgroups cg = Cgroups::from_json(state["nyx"].value("cgroups", nlohmann::json()));
   PrimOutcome out;
@@ -448,7 +468,8 @@ int cmd_events(const GlobalOptions& g, const std::string& id, bool stats, int in
     ContainerDir dir = must_open(store, id, false);
     nlohmann::json state = dir.read_state();
     std::string status = container_status(dir, state);
-    nlohmann::json ev = {{"type", stats ? "stats" : "state"}, {"id", id}, {"data", {{"status", status}}}};
+    nlohmann::json ev = {
+        {"type", stats ? "stats" : "state"}, {"id", id}, {"data", {{"status", status}}}};
     print(ev.dump() + "\n");
     if (stats || status == "stopped") return 0;
     ::sleep(static_cast<unsigned>(interval_s > 0 ? interval_s : 5));
@@ -459,22 +480,27 @@ int cmd_features() {
   nlohmann::json f = {
       {"ociVersionMin", "1.0.0"},
       {"ociVersionMax", "1.1.0"},
-      {"hooks", {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}},
-      {"mountOptions", {"async", "atime", "bind", "defaults", "dev", "diratime", "dirsync", "exec",
-                        "mand", "noatime", "nodev", "nodiratime", "noexec", "nomand", "norelatime",
-                        "nostrictatime", "nosuid", "private", "rbind", "relatime", "ro", "rprivate",
-                        "rshared", "rslave", "runbindable", "rw", "shared", "slave", "strictatime",
-                        "suid", "sync", "unbindable", "lazytime", "nolazytime", "rro"}},
+      {"hooks",
+       {"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"}},
+      {"mountOptions",
+       {"async",       "atime",      "bind",       "defaults",      "dev",         "diratime",
+        "dirsync",     "exec",       "mand",       "noatime",       "nodev",       "nodiratime",
+        "noexec",      "nomand",     "norelatime", "nostrictatime", "nosuid",      "private",
+        "rbind",       "relatime",   "ro",         "rprivate",      "rshared",     "rslave",
+        "runbindable", "rw",         "shared",     "slave",         "strictatime", "suid",
+        "sync",        "unbindable", "lazytime",   "nolazytime",    "rro"}},
       {"linux",
        {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"}},
         {"capabilities", nlohmann::json::array()},
         {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}}},
         {"seccomp",
          {{"enabled", true},
-          {"actions", {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
-                       "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"}},
-          {"operators", {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
-                         "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"}},
+          {"actions",
+           {"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+            "SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"}},
+          {"operators",
+           {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
+            "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"}},
           {"archs", {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64"}}}},
         {"apparmor", {{"enabled", false}}},
         {"selinux", {{"enabled", false}}}}},

@@ -25,7 +25,8 @@ void append_log(std::string_view level, std::string_view msg) {
            "\n";
   } else {
     line = "time=\"" + now_rfc3339() + "\" level=" + std::string(level) + " msg=\"";
-    for (char c : msg) line += c == '"' ? std::string("\\\"") : std::string(1, c);
+    for (char c : msg)
+      line += c == '"' ? std::string("\\\"") : std::string(1, c);
     line += "\"\n";
   }
   int fd = ::open(g_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);

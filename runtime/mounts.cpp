@@ -21,19 +21,32 @@ struct OptionFlag {
 };
 
 constexpr std::array<OptionFlag, 26> kOptionFlags = {{
-    {"async", true, MS_SYNCHRONOUS},     {"atime", true, MS_NOATIME},
-    {"defaults", false, 0},              {"dev", true, MS_NODEV},
-    {"diratime", true, MS_NODIRATIME},   {"dirsync", false, MS_DIRSYNC},
-    {"exec", true, MS_NOEXEC},           {"mand", false, MS_MANDLOCK},
-    {"noatime", false, MS_NOATIME},      {"nodev", false, MS_NODEV},
-    {"nodiratime", false, MS_NODIRATIME}, {"noexec", false, MS_NOEXEC},
-    {"nomand", true, MS_MANDLOCK},       {"norelatime", true, MS_RELATIME},
-    {"nostrictatime", true, MS_STRICTATIME}, {"nosuid", false, MS_NOSUID},
-    {"relatime", false, MS_RELATIME},    {"ro", false, MS_RDONLY},
-    {"rw", true, MS_RDONLY},             {"strictatime", false, MS_STRICTATIME},
-    {"suid", true, MS_NOSUID},           {"sync", false, MS_SYNCHRONOUS},
-    {"lazytime", false, MS_LAZYTIME},    {"nolazytime", true, MS_LAZYTIME},
-    {"rro", false, MS_RDONLY},           {"remount", false, 0},
+    {"async", true, MS_SYNCHRONOUS},
+    {"atime", true, MS_NOATIME},
+    {"defaults", false, 0},
+    {"dev", true, MS_NODEV},
+    {"diratime", true, MS_NODIRATIME},
+    {"dirsync", false, MS_DIRSYNC},
+    {"exec", true, MS_NOEXEC},
+    {"mand", false, MS_MANDLOCK},
+    {"noatime", false, MS_NOATIME},
+    {"nodev", false, MS_NODEV},
+    {"nodiratime", false, MS_NODIRATIME},
+    {"noexec", false, MS_NOEXEC},
+    {"nomand", true, MS_MANDLOCK},
+    {"norelatime", true, MS_RELATIME},
+    {"nostrictatime", true, MS_STRICTATIME},
+    {"nosuid", false, MS_NOSUID},
+    {"relatime", false, MS_RELATIME},
+    {"ro", false, MS_RDONLY},
+    {"rw", true, MS_RDONLY},
+    {"strictatime", false, MS_STRICTATIME},
+    {"suid", true, MS_NOSUID},
+    {"sync", false, MS_SYNCHRONOUS},
+    {"lazytime", false, MS_LAZYTIME},
+    {"nolazytime", true, MS_LAZYTIME},
+    {"rro", false, MS_RDONLY},
+    {"remount", false, 0},
 }};
 
 struct Propagation {
@@ -59,7 +72,12 @@ struct DefaultDevice {
   unsigned minor;
 };
 constexpr std::array<DefaultDevice, 6> kDefaultDevices = {{
-    {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+    {"null", 1, 3},
+    {"zero", 1, 5},
+    {"full", 1, 7},
+    {"random", 1, 8},
+    {"urandom", 1, 9},
+    {"tty", 5, 0},
 }};
 
 bool is_fs_with_fixed_target(std::string_view type) {
@@ -67,7 +85,9 @@ bool is_fs_with_fixed_target(std::string_view type) {
          type == "cgroup" || type == "cgroup2";
 }
 
-bool under_dev(std::string_view rel) { return rel == "dev" || rel.rfind("dev/", 0) == 0; }
+bool under_dev(std::string_view rel) {
+  return rel == "dev" || rel.rfind("dev/", 0) == 0;
+}
 
 mode_t device_type_bits(char type) {
   switch (type) {
@@ -80,8 +100,7 @@ mode_t device_type_bits(char type) {
   }
 }
 
-void add_config_mount(const Mount& m, std::size_t index, const MountContext& ctx,
-                      PlanStorage& st) {
+void add_config_mount(const Mount& m, std::size_t index, const MountContext& ctx, PlanStorage& st) {
   std::string object = "mounts[" + std::to_string(index) + "]";
   std::string rel = relative_in_root(m.destination);
   if (rel.empty()) throw Error(object + ".destination", "cannot mount over the container root");
@@ -133,18 +152,20 @@ void add_dev(const Config& cfg, const MountContext& ctx, PlanStorage& st, bool t
         {"/proc/self/fd/2", "dev/stderr"},
         {"pts/ptmx", "dev/ptmx"},
     }};
-    for (const auto& l : kLinks) st.dev_links.push_back(DevSymlink{l[0], l[1]});
+    for (const auto& l : kLinks)
+      st.dev_links.push_back(DevSymlink{l[0], l[1]});
     st.dev_dirs = {"dev/pts", "dev/shm"};
   }
   for (std::size_t i = 0; i < cfg.linux.devices.size(); ++i) {
     const Device& d = cfg.linux.devices[i];
     std::string rel = relative_in_root(d.path);
     check_in_root(ctx.rootfs, rel, "linux.devices[" + std::to_string(i) + "].path", true);
-    mode_t mode = device_type_bits(d.type) | static_cast<mode_t>(d.file_mode.value_or(0666) & 07777);
-    st.devices.push_back(DeviceNode{st.keep(rel), st.keep(d.path), mode,
-                                    makedev(static_cast<unsigned>(d.major),
-                                            static_cast<unsigned>(d.minor)),
-                                    d.uid.value_or(0), d.gid.value_or(0)});
+    mode_t mode =
+        device_type_bits(d.type) | static_cast<mode_t>(d.file_mode.value_or(0666) & 07777);
+    st.devices.push_back(
+        DeviceNode{st.keep(rel), st.keep(d.path), mode,
+                   makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor)),
+                   d.uid.value_or(0), d.gid.value_or(0)});
   }
 }
 
@@ -181,15 +202,35 @@ ParsedOptions parse_mount_options(const std::vector<std::string>& options) {
   return out;
 }
 
+// True when `rel` lies below the destination of an earlier mount step.
+bool under_earlier_mount(const PlanStorage& st, const std::string& rel) {
+  for (std::size_t i = 0; i + 1 < st.mount_steps.size(); ++i) {
+    std::string_view t = st.mount_steps[i].target;
+    if (rel.size() > t.size() && rel.compare(0, t.size(), t) == 0 && rel[t.size()] == '/') {
+      return true;
+    }
+  }
+  return false;
+}
+
 void plan_mounts(const Config& cfg, const MountContext& ctx, PlanStorage& st) {
   bool tmpfs_dev = false;
   for (std::size_t i = 0; i < cfg.mounts.size(); ++i) {
     const Mount& m = cfg.mounts[i];
     add_config_mount(m, i, ctx, st);
-    if (relative_in_root(m.destination) == "dev" && !st.mount_steps.back().bind) tmpfs_dev = true;
+    std::string rel = relative_in_root(m.destination);
+    if (rel == "dev" && !st.mount_steps.back().bind) tmpfs_dev = true;
+    // The root of a user namespace is an unprivileged host user: mount points on the rootfs
+    // itself are made here, as the runtime. Those inside earlier mounts (a tmpfs /dev) the
+    // child makes.
+    if (ctx.user_namespace && !under_earlier_mount(st, rel)) {
+      make_in_rootfs(ctx.rootfs, rel, st.mount_steps.back().target_is_file,
+                     "mounts[" + std::to_string(i) + "].destination");
+    }
   }
   add_dev(cfg, ctx, st, tmpfs_dev);
-  for (const auto& m : cfg.linux.masked_paths) st.masked.push_back(st.keep(relative_in_root(m)));
+  for (const auto& m : cfg.linux.masked_paths)
+    st.masked.push_back(st.keep(relative_in_root(m)));
   for (const auto& r : cfg.linux.readonly_paths) {
     st.readonly.push_back(st.keep(relative_in_root(r)));
   }

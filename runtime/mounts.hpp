@@ -9,8 +9,8 @@
 namespace nyx {
 
 struct MountContext {
-  std::string bundle;       // absolute bundle directory (relative bind sources start here)
-  std::string rootfs;       // absolute rootfs
+  std::string bundle;           // absolute bundle directory (relative bind sources start here)
+  std::string rootfs;           // absolute rootfs
   bool user_namespace = false;  // device nodes are bound from the host instead of mknod
 };
 
@@ -23,7 +23,7 @@ struct ParsedOptions {
   unsigned long propagation = 0;  // MS_SHARED etc.
   bool bind = false;
   bool recursive = false;
-  std::string data;               // everything mount(2) does not know as a flag
+  std::string data;  // everything mount(2) does not know as a flag
 };
 ParsedOptions parse_mount_options(const std::vector<std::string>& options);
 

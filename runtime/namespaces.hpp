@@ -22,7 +22,7 @@ struct NamespaceSetup {
   UniqueFd pid_join;              // setns'd by the parent around clone (pid_for_children)
   UniqueFd userns_join;
   std::vector<UniqueFd> join_fds;
-  std::vector<NsType> requested;       // asked for and not ablated
+  std::vector<NsType> requested;        // asked for and not ablated
   std::array<int, kNsTypeCount> err{};  // per type: errno when it did not hold
   bool new_user = false;
   bool new_mount = false;

@@ -9,8 +9,8 @@ namespace nyx {
 namespace {
 
 constexpr std::array<std::string_view, kPrimCount> kPrimNames = {
-    "no_new_privs", "rlimit_cpu", "rlimit_nofile", "rlimit_as",    "rlimits",      "namespaces",
-    "cgroups",      "mounts",     "sysctl",        "root",         "capabilities", "seccomp"};
+    "no_new_privs", "rlimit_cpu", "rlimit_nofile", "rlimit_as", "rlimits",      "namespaces",
+    "cgroups",      "mounts",     "sysctl",        "root",      "capabilities", "seccomp"};
 
 // Always present in the record, even when skipped: the SPEC's nine primitives.
 bool always_listed(Prim p) {
@@ -24,7 +24,9 @@ bool is_baseline_prim(Prim p) {
 
 }  // namespace
 
-std::string_view prim_name(Prim p) { return kPrimNames[static_cast<std::size_t>(p)]; }
+std::string_view prim_name(Prim p) {
+  return kPrimNames[static_cast<std::size_t>(p)];
+}
 
 std::string_view status_name(PrimStatus s) {
   switch (s) {
@@ -86,11 +88,20 @@ nlohmann::json primitives_json(const Outcome& outcome) {
     }
     if (o.ablated) entry["ablated"] = true;
     if (o.detail.is_object()) {
-      for (const auto& [k, v] : o.detail.items()) entry[k] = v;
+      for (const auto& [k, v] : o.detail.items())
+        entry[k] = v;
     }
     out[std::string(prim_name(p))] = std::move(entry);
   }
   return out;
+}
+
+nlohmann::json hardening_json(const Outcome& outcome, bool enforce,
+                              const std::vector<std::string>& ablation) {
+  return {{"mode", enforce ? "enforce" : "best-effort"},
+          {"level", level_name(compute_level(outcome))},
+          {"ablation", ablation},
+          {"primitives", primitives_json(outcome)}};
 }
 
 std::string failure_line(Prim p, const PrimOutcome& o) {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -41,8 +42,8 @@ struct PrimOutcome {
   bool requested = false;  // the config asks for it (and it is not ablated)
   bool ablated = false;
   PrimStatus status = PrimStatus::Skipped;
-  int err = 0;                // errno when failed
-  nlohmann::json detail;      // extra fields: value, types, count, method, ...
+  int err = 0;            // errno when failed
+  nlohmann::json detail;  // extra fields: value, types, count, method, ...
 };
 
 struct Outcome {
@@ -64,6 +65,10 @@ Level compute_level(const Outcome& outcome);
 // {"no_new_privs": {"status": "applied"}, ...}: primitives the config never mentions and that
 // are not part of the SPEC's fixed list (cgroups, sysctl, rlimits) are left out.
 nlohmann::json primitives_json(const Outcome& outcome);
+
+// The "hardening" object of the state: mode, level, ablation mask and primitives.
+nlohmann::json hardening_json(const Outcome& outcome, bool enforce,
+                              const std::vector<std::string>& ablation);
 
 // One warning line per failed primitive: "seccomp: failed: EINVAL (Invalid argument)".
 std::string failure_line(Prim p, const PrimOutcome& o);

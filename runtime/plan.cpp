@@ -59,7 +59,8 @@ void plan_user(const Process& proc, bool rootless, PlanStorage& st) {
   plan.set_groups = !rootless;
   plan.umask = static_cast<int>(proc.user.umask.value_or(022));
   plan.cwd = st.keep(proc.cwd);
-  for (const auto& a : proc.args) st.argv.push_back(st.keep(a));
+  for (const auto& a : proc.args)
+    st.argv.push_back(st.keep(a));
   st.argv.push_back(nullptr);
   for (const auto& e : proc.env) {
     const char* kept = st.keep(e);
@@ -94,7 +95,8 @@ std::vector<std::string> seccomp_ablation_allow(const Ablation& ab) {
   std::vector<std::string> out;
   auto add = [&](std::string_view group) {
     if (const SyscallGroup* g = find_syscall_group(group)) {
-      for (auto name : g->syscalls) out.emplace_back(name);
+      for (auto name : g->syscalls)
+        out.emplace_back(name);
     }
   };
   if (ab.has(Ablate::SeccompSocket)) add("net");
@@ -120,9 +122,11 @@ void plan_seccomp(const PlanInput& in, BuiltPlan& bp) {
     o.detail["ablatedFamilies"] = fams;
   }
   bp.seccomp = compile_seccomp(*cfg.linux.seccomp, opts);
-  for (auto& w : bp.seccomp->warnings) bp.warnings.push_back(w);
+  for (auto& w : bp.seccomp->warnings)
+    bp.warnings.push_back(w);
   nlohmann::json detail = bp.seccomp->detail();
-  for (const auto& [k, v] : detail.items()) o.detail[k] = v;
+  for (const auto& [k, v] : detail.items())
+    o.detail[k] = v;
   PlanStorage& st = *bp.storage;
   st.seccomp_code = bp.seccomp->code;
   st.seccomp_prog.len = static_cast<unsigned short>(st.seccomp_code.size());
@@ -146,8 +150,8 @@ void plan_filesystem(const PlanInput& in, BuiltPlan& bp) {
   bool mntns = bp.ns.mount_ns;
   PrimOutcome& mounts = bp.outcome[Prim::Mounts];
   if (config_has_mounts(cfg)) {
-    if (in.ablation.has(Ablate::Mounts) || (in.ablation.has(Ablate::MntNs) &&
-                                            cfg.linux.find_namespace(NsType::Mount) != nullptr)) {
+    if (in.ablation.has(Ablate::Mounts) ||
+        (in.ablation.has(Ablate::MntNs) && cfg.linux.find_namespace(NsType::Mount) != nullptr)) {
       mounts.ablated = true;
     } else {
       mounts.requested = true;
@@ -167,7 +171,8 @@ void plan_filesystem(const PlanInput& in, BuiltPlan& bp) {
       // Without our own mount namespace the sysctls were not planned by plan_mounts.
       for (const auto& [key, value] : cfg.linux.sysctl) {
         std::string path = "/proc/sys/" + key;
-        for (char& c : path) c = c == '.' ? '/' : c;
+        for (char& c : path)
+          c = c == '.' ? '/' : c;
         st.sysctls.push_back(SysctlStep{st.keep(path), st.keep(value)});
       }
       plan.sysctls = st.sysctls;
@@ -184,7 +189,8 @@ void plan_filesystem(const PlanInput& in, BuiltPlan& bp) {
   }
   plan.readonly_root = cfg.root.readonly && plan.mounts;
   if (cfg.root.readonly && !plan.mounts) {
-    bp.warnings.push_back("root.readonly: ignored without a mount namespace of the container's own");
+    bp.warnings.push_back(
+        "root.readonly: ignored without a mount namespace of the container's own");
   }
 }
 

@@ -21,17 +21,17 @@
 namespace nyx {
 
 struct MountStep {
-  const char* source = nullptr;  // host path for binds, filesystem source otherwise
-  const char* target = nullptr;  // relative to the rootfs ("dev/pts")
-  const char* fstype = nullptr;  // nullptr for binds
-  const char* data = nullptr;    // filesystem options, or nullptr
-  unsigned long flags = 0;       // flags of the first mount(2)
-  unsigned long remount = 0;     // for binds: flags of a MS_REMOUNT|MS_BIND pass, 0 = none
-  unsigned long propagation = 0; // MS_SHARED/MS_SLAVE/... (| MS_REC), 0 = none
+  const char* source = nullptr;   // host path for binds, filesystem source otherwise
+  const char* target = nullptr;   // relative to the rootfs ("dev/pts")
+  const char* fstype = nullptr;   // nullptr for binds
+  const char* data = nullptr;     // filesystem options, or nullptr
+  unsigned long flags = 0;        // flags of the first mount(2)
+  unsigned long remount = 0;      // for binds: flags of a MS_REMOUNT|MS_BIND pass, 0 = none
+  unsigned long propagation = 0;  // MS_SHARED/MS_SLAVE/... (| MS_REC), 0 = none
   bool bind = false;
-  bool target_is_file = false;   // the mount point to create is a file (bind of a file)
-  bool strict_target = false;    // no symlink at all on the way (proc, sysfs, /dev)
-  std::uint16_t index = 0;       // position in config mounts, for the record
+  bool target_is_file = false;  // the mount point to create is a file (bind of a file)
+  bool strict_target = false;   // no symlink at all on the way (proc, sysfs, /dev)
+  std::uint16_t index = 0;      // position in config mounts, for the record
 };
 
 struct DeviceNode {
@@ -55,7 +55,7 @@ struct SysctlStep {
 
 struct NsJoin {
   int fd = -1;
-  int nstype = 0;  // CLONE_NEW*
+  int nstype = 0;         // CLONE_NEW*
   std::uint8_t type = 0;  // NsType
 };
 
@@ -72,33 +72,34 @@ inline constexpr std::size_t kMaxChildFds = 16;
 
 struct ChildPlan {
   // Synchronisation with the parent.
-  int sock = -1;              // child end of the status socket (SOCK_SEQPACKET)
-  int exec_fifo = -1;         // create mode: blocks here until `start`; -1: released via sock
-  bool wait_for_go = false;   // maps to write or cgroups to join before the child continues
-  bool hooks_stop = false;    // pause before pivot_root so the parent can run hooks
+  int sock = -1;                  // child end of the status socket (SOCK_SEQPACKET)
+  int exec_fifo = -1;             // create mode: blocks here until `start`; -1: released via sock
+  bool wait_for_go = false;       // maps to write or cgroups to join before the child continues
+  bool hooks_stop = false;        // pause before pivot_root so the parent can run hooks
+  bool join_only = false;         // exec: joins a running container, whose root it already has
   std::span<const int> keep_fds;  // sorted fds the child keeps open until execve
-  int preserve_fds = 0;       // fds 3 .. 3+N-1 are handed to the container
+  int preserve_fds = 0;           // fds 3 .. 3+N-1 are handed to the container
 
   // 1-4
   bool no_new_privs = false;
   std::span<const RlimitStep> rlimits;
 
   // 5: namespaces created by clone flags are already there; these are joined or unshared here.
-  int userns_join_fd = -1;    // setns first, before anything that needs capabilities
-  bool userns_new = false;    // become root of the new user namespace once maps are written
+  int userns_join_fd = -1;  // setns first, before anything that needs capabilities
+  bool userns_new = false;  // become root of the new user namespace once maps are written
   std::span<const NsJoin> joins;
-  int unshare_flags = 0;      // CLONE_NEW* created by unshare(2) in the child
+  int unshare_flags = 0;        // CLONE_NEW* created by unshare(2) in the child
   bool fork_for_pidns = false;  // joined user ns + new pid ns: an intermediate process forks
   const char* hostname = nullptr;
   const char* domainname = nullptr;
 
   // 6: mounts (only when the container has its own mount namespace)
   bool mounts = false;
-  const char* rootfs = nullptr;       // absolute host path
-  unsigned long root_propagation = 0; // applied to "/" first (MS_SLAVE|MS_REC by default)
+  const char* rootfs = nullptr;        // absolute host path
+  unsigned long root_propagation = 0;  // applied to "/" first (MS_SLAVE|MS_REC by default)
   std::span<const MountStep> mount_steps;
-  bool setup_dev = false;             // default device nodes and links in a tmpfs /dev
-  bool bind_devices = false;          // user namespace: bind host nodes instead of mknod
+  bool setup_dev = false;     // default device nodes and links in a tmpfs /dev
+  bool bind_devices = false;  // user namespace: bind host nodes instead of mknod
   std::span<const DeviceNode> devices;
   std::span<const DevSymlink> dev_links;
   std::span<const char* const> dev_dirs;        // "dev/pts", "dev/shm"
@@ -118,10 +119,10 @@ struct ChildPlan {
   std::uint64_t cap_permitted = 0;
   std::uint64_t cap_inheritable = 0;
   std::uint64_t cap_ambient = 0;
-  int cap_last = 40;          // /proc/sys/kernel/cap_last_cap, read by the parent
+  int cap_last = 40;  // /proc/sys/kernel/cap_last_cap, read by the parent
   uid_t uid = 0;
   gid_t gid = 0;
-  bool set_groups = false;    // setgroups is denied in user namespaces made by unprivileged users
+  bool set_groups = false;  // setgroups is denied in user namespaces made by unprivileged users
   std::span<const gid_t> groups;
   int umask = 022;
   const char* cwd = "/";
@@ -154,7 +155,7 @@ struct ChildReport {
   std::int32_t rlimit_err[kMaxRlimitSteps] = {};  // per plan rlimit step, 0 = applied
   std::int32_t ns_err[8] = {};                    // per NsType: setns/unshare errno
   RootMethod root_method = RootMethod::None;
-  std::int32_t pivot_err = 0;   // pivot_root errno when the child fell back to chroot
+  std::int32_t pivot_err = 0;  // pivot_root errno when the child fell back to chroot
   std::uint32_t mounts_done = 0;
   std::int32_t failed_mount = -1;  // config index of the first mount that failed
   std::int32_t pid = 0;            // ChildMsg::Pid: the container init, seen from the parent

@@ -1,6 +1,9 @@
 #include "runtime/rootfs.hpp"
 
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +12,7 @@
 #include <vector>
 
 #include "runtime/error.hpp"
+#include "runtime/fd.hpp"
 
 namespace nyx {
 
@@ -75,7 +79,36 @@ void check_in_root(const std::string& rootfs, std::string_view rel, const std::s
     if (target[0] == '/') done.clear();
     std::vector<std::string> more;
     split_into(target, more);
-    for (auto it = more.rbegin(); it != more.rend(); ++it) todo.push_back(*it);
+    for (auto it = more.rbegin(); it != more.rend(); ++it)
+      todo.push_back(*it);
+  }
+}
+
+void make_in_rootfs(const std::string& rootfs, std::string_view rel, bool is_file,
+                    const std::string& object) {
+  UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  if (!root) throw_errno(object, "cannot open the rootfs");
+  std::vector<std::string> parts;
+  split_into(rel, parts);
+  open_how how{};
+  how.flags = O_PATH | O_CLOEXEC;
+  how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS;
+  std::string prefix;
+  UniqueFd parent(::dup(root.get()));
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    prefix += (prefix.empty() ? "" : "/") + parts[i];
+    UniqueFd fd(
+        static_cast<int>(::syscall(SYS_openat2, root.get(), prefix.c_str(), &how, sizeof how)));
+    if (!fd && errno == ENOENT) {
+      bool last = i + 1 == parts.size();
+      int rc = last && is_file ? ::mknodat(parent.get(), parts[i].c_str(), S_IFREG | 0644, 0)
+                               : ::mkdirat(parent.get(), parts[i].c_str(), 0755);
+      if (rc != 0 && errno != EEXIST) throw_errno(object, "cannot create \"/" + prefix + "\"");
+      fd.reset(
+          static_cast<int>(::syscall(SYS_openat2, root.get(), prefix.c_str(), &how, sizeof how)));
+    }
+    if (!fd) throw_errno(object, "cannot resolve \"/" + prefix + "\" in the rootfs");
+    parent = std::move(fd);
   }
 }
 

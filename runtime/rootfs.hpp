@@ -15,4 +15,10 @@ std::string relative_in_root(std::string_view absolute);
 void check_in_root(const std::string& rootfs, std::string_view rel, const std::string& object,
                    bool no_symlinks);
 
+// Creates what is missing of `rel` inside `rootfs` (directories; the last component as a file
+// when `is_file`), resolving symlinks as if the rootfs were "/". Used for mount points of
+// user-namespace containers, whose root may not be allowed to write the rootfs.
+void make_in_rootfs(const std::string& rootfs, std::string_view rel, bool is_file,
+                    const std::string& object);
+
 }  // namespace nyx

@@ -45,7 +45,8 @@ scmp_compare to_op(const std::string& op) {
 
 std::uint32_t to_arch(const std::string& name) {
   std::string lower;
-  for (char c : name.substr(10)) lower += static_cast<char>(std::tolower(c));
+  for (char c : name.substr(10))
+    lower += static_cast<char>(std::tolower(c));
   return seccomp_arch_resolve_name(lower.c_str());
 }
 
@@ -68,11 +69,10 @@ int add_rule(scmp_filter_ctx ctx, std::uint32_t action, int nr, const SeccompRul
     cmps.push_back(scmp_arg_cmp{a.index, to_op(a.op), a.value, a.value_two});
   }
   bool same_index = cmps.size() > 1 && std::all_of(cmps.begin(), cmps.end(), [&](const auto& c) {
-    return c.arg == cmps[0].arg;
-  });
+                      return c.arg == cmps[0].arg;
+                    });
   if (!same_index) {
-    return seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned>(cmps.size()),
-                                  cmps.data());
+    return seccomp_rule_add_array(ctx, action, nr, static_cast<unsigned>(cmps.size()), cmps.data());
   }
   for (const auto& c : cmps) {
     if (int rc = seccomp_rule_add_array(ctx, action, nr, 1, &c); rc != 0) return rc;
@@ -108,7 +108,8 @@ CompiledSeccomp compile_seccomp(const Seccomp& cfg, const SeccompOptions& opts) 
   std::uint32_t default_errno = cfg.default_errno_ret.value_or(EPERM);
   std::uint32_t def = to_action(cfg.default_action, cfg.default_errno_ret, EPERM);
   Ctx ctx(seccomp_init(def));
-  if (!ctx) throw Error("linux.seccomp.defaultAction", "libseccomp refused \"" + cfg.default_action + "\"");
+  if (!ctx)
+    throw Error("linux.seccomp.defaultAction", "libseccomp refused \"" + cfg.default_action + "\"");
   // nyx sets no_new_privs itself (or deliberately not): the filter must not imply it.
   seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0);
   for (std::size_t i = 0; i < cfg.architectures.size(); ++i) {
@@ -149,7 +150,8 @@ CompiledSeccomp compile_seccomp(const Seccomp& cfg, const SeccompOptions& opts) 
   }
   if (!out.unknown.empty()) {
     std::string list;
-    for (const auto& n : out.unknown) list += (list.empty() ? "" : ", ") + n;
+    for (const auto& n : out.unknown)
+      list += (list.empty() ? "" : ", ") + n;
     out.warnings.push_back("linux.seccomp: skipped syscalls unknown to libseccomp: " + list);
   }
   out.flags = to_flags(cfg.flags);

@@ -19,11 +19,11 @@ struct SeccompOptions {
 
 struct CompiledSeccomp {
   std::vector<sock_filter> code;
-  unsigned flags = 0;                  // SECCOMP_FILTER_FLAG_*
-  std::size_t rules = 0;               // rules loaded into the filter
-  std::vector<std::string> unknown;    // syscall names libseccomp does not know
+  unsigned flags = 0;                // SECCOMP_FILTER_FLAG_*
+  std::size_t rules = 0;             // rules loaded into the filter
+  std::vector<std::string> unknown;  // syscall names libseccomp does not know
   std::vector<std::string> warnings;
-  nlohmann::json detail() const;       // for the record
+  nlohmann::json detail() const;  // for the record
   std::string default_action;
 };
 

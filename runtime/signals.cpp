@@ -21,7 +21,8 @@ bool to_int(std::string_view s, int& out) {
 
 int parse_signal(std::string_view text) {
   std::string upper;
-  for (char c : text) upper += static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
+  for (char c : text)
+    upper += static_cast<char>(c >= 'a' && c <= 'z' ? c - 32 : c);
   std::string_view name = upper;
   if (name.rfind("SIG", 0) == 0) name.remove_prefix(3);
   int n = 0;

@@ -16,7 +16,9 @@ namespace nyx {
 
 namespace {
 
-std::string object_for(const std::string& id) { return "container \"" + id + "\""; }
+std::string object_for(const std::string& id) {
+  return "container \"" + id + "\"";
+}
 
 std::string read_at(int dirfd, const char* name, std::size_t limit, int& err) {
   UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
@@ -88,7 +90,8 @@ void ContainerDir::write_state(const nlohmann::json& state) const {
   std::string text = state.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   char tmp[64];
   std::snprintf(tmp, sizeof tmp, ".state.%d.tmp", static_cast<int>(::getpid()));
-  UniqueFd fd(::openat(dir_.get(), tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  UniqueFd fd(
+      ::openat(dir_.get(), tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!fd) throw_errno(object_for(id_), "cannot write state");
   if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
     throw_errno(object_for(id_), "cannot write state");
@@ -124,7 +127,9 @@ void ContainerDir::lock() const {
   }
 }
 
-void ContainerDir::unlock() const { ::flock(dir_.get(), LOCK_UN); }
+void ContainerDir::unlock() const {
+  ::flock(dir_.get(), LOCK_UN);
+}
 
 void ContainerDir::remove() const {
   std::size_t slash = path_.rfind('/');

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,8 +19,12 @@
 
 namespace nyx::test {
 
-std::string nyx_bin() { return NYX_BIN; }
-std::string probe_bin() { return NYX_PROBE; }
+std::string nyx_bin() {
+  return NYX_BIN;
+}
+std::string probe_bin() {
+  return NYX_PROBE;
+}
 
 namespace {
 
@@ -48,7 +53,8 @@ Result run(const std::vector<std::string>& argv, const std::string& input, int t
     dup2(out[1], 1);
     dup2(err[1], 2);
     std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    for (const auto& a : argv)
+      args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
     execvp(args[0], args.data());
     _exit(127);
@@ -63,27 +69,34 @@ Result run(const std::vector<std::string>& argv, const std::string& input, int t
   close(in[1]);
   Result r;
   double deadline = now_s() + timeout_s;
-  bool out_open = true, err_open = true;
-  while (out_open || err_open) {
-    pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  // Wait for the process, not for end-of-file: a container made by `create` keeps the
+  // runtime's stdout and stderr open after the runtime has exited.
+  int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid, 0));
+  bool exited = false;
+  for (;;) {
+    pollfd fds[3] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}, {pidfd, POLLIN, 0}};
     int left = static_cast<int>((deadline - now_s()) * 1000);
     if (left <= 0) {
       r.timed_out = true;
       kill(pid, SIGKILL);
       break;
     }
-    if (poll(fds, 2, left) <= 0) continue;
+    int n = poll(fds, exited ? 2 : 3, exited ? 0 : left);
+    if (n < 0 && errno == EINTR) continue;
+    if (fds[2].revents & POLLIN) exited = true;
+    bool got = false;
     char buf[65536];
     for (int i = 0; i < 2; ++i) {
       if (!(fds[i].revents & (POLLIN | POLLHUP))) continue;
-      ssize_t n = read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) {
-        (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(n));
-      } else {
-        (i == 0 ? out_open : err_open) = false;
+      ssize_t len = read(fds[i].fd, buf, sizeof buf);
+      if (len > 0) {
+        (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(len));
+        got = true;
       }
     }
+    if (exited && !got) break;
   }
+  close(pidfd);
   close(out[0]);
   close(err[0]);
   int status = 0;
@@ -169,10 +182,14 @@ json runc_like_config(const std::vector<std::string>& args) {
        {{"terminal", false},
         {"user", {{"uid", 0}, {"gid", 0}}},
         {"args", args},
-        {"env", {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"}},
+        {"env",
+         {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root"}},
         {"cwd", "/"},
         {"capabilities",
-         {{"bounding", caps}, {"effective", caps}, {"permitted", caps}, {"ambient", caps},
+         {{"bounding", caps},
+          {"effective", caps},
+          {"permitted", caps},
+          {"ambient", caps},
           {"inheritable", caps}}},
         {"rlimits", {{{"type", "RLIMIT_NOFILE"}, {"hard", 1024}, {"soft", 1024}}}},
         {"noNewPrivileges", true}}},
@@ -180,24 +197,39 @@ json runc_like_config(const std::vector<std::string>& args) {
       {"hostname", "nyx-test"},
       {"mounts",
        {{{"destination", "/proc"}, {"type", "proc"}, {"source", "proc"}},
-        {{"destination", "/dev"}, {"type", "tmpfs"}, {"source", "tmpfs"},
+        {{"destination", "/dev"},
+         {"type", "tmpfs"},
+         {"source", "tmpfs"},
          {"options", {"nosuid", "strictatime", "mode=755", "size=65536k"}}},
-        {{"destination", "/dev/pts"}, {"type", "devpts"}, {"source", "devpts"},
+        {{"destination", "/dev/pts"},
+         {"type", "devpts"},
+         {"source", "devpts"},
          {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}}},
-        {{"destination", "/dev/shm"}, {"type", "tmpfs"}, {"source", "shm"},
+        {{"destination", "/dev/shm"},
+         {"type", "tmpfs"},
+         {"source", "shm"},
          {"options", {"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}}},
-        {{"destination", "/sys"}, {"type", "sysfs"}, {"source", "sysfs"},
+        {{"destination", "/sys"},
+         {"type", "sysfs"},
+         {"source", "sysfs"},
          {"options", {"nosuid", "noexec", "nodev", "ro"}}}}},
       {"linux",
-       {{"namespaces", {{{"type", "pid"}}, {{"type", "mount"}}, {{"type", "ipc"}}, {{"type", "uts"}},
-                        {{"type", "network"}}}},
-        {"maskedPaths", {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/timer_list",
-                         "/proc/sched_debug", "/sys/firmware", "/proc/scsi"}},
-        {"readonlyPaths", {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}},
+       {{"namespaces",
+         {{{"type", "pid"}},
+          {{"type", "mount"}},
+          {{"type", "ipc"}},
+          {{"type", "uts"}},
+          {{"type", "network"}}}},
+        {"maskedPaths",
+         {"/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug",
+          "/sys/firmware", "/proc/scsi"}},
+        {"readonlyPaths",
+         {"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"}}}},
   };
 }
 
-json strict_config(const std::vector<std::string>& args, const std::vector<std::string>& spec_flags) {
+json strict_config(const std::vector<std::string>& args,
+                   const std::vector<std::string>& spec_flags) {
   char tmpl[] = "/tmp/nyx-spec.XXXXXX";
   if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp");
   std::vector<std::string> argv = {nyx_bin(), "spec", "--bundle", tmpl};
@@ -238,7 +270,8 @@ std::vector<std::string> mounts_under(const std::string& prefix) {
   while (std::getline(in, line)) {
     std::istringstream fields(line);
     std::string f, mp;
-    for (int i = 0; i < 5 && fields >> f; ++i) mp = f;
+    for (int i = 0; i < 5 && fields >> f; ++i)
+      mp = f;
     if (mp.rfind(prefix, 0) == 0) out.push_back(mp);
   }
   return out;

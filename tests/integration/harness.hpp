@@ -42,7 +42,8 @@ class Sandbox {
   std::string root;    // --root
   std::string bundle;  // bundle directory (config.json; root.path points at the shared rootfs)
 
-  Result nyx(const std::vector<std::string>& args, const std::string& input = "", int timeout_s = 60) const;
+  Result nyx(const std::vector<std::string>& args, const std::string& input = "",
+             int timeout_s = 60) const;
   void write_config(const json& cfg) const;
   json state(const std::string& id) const;
   // Runs `args` (probe steps) in a container with `cfg` and returns the JSON lines it printed.
@@ -54,7 +55,8 @@ class Sandbox {
 // /dev/shm, /sys; masked and read-only paths; no user namespace) running `args`.
 json runc_like_config(const std::vector<std::string>& args);
 // The strict profile as `nyx-runtime spec` writes it, running `args`.
-json strict_config(const std::vector<std::string>& args, const std::vector<std::string>& spec_flags = {});
+json strict_config(const std::vector<std::string>& args,
+                   const std::vector<std::string>& spec_flags = {});
 
 std::vector<json> json_lines(const std::string& text);
 // The first line whose "step" is `step`; a null json when there is none.

@@ -48,10 +48,13 @@ TEST(Config, SyntaxErrorNamesLineAndColumn) {
 }
 
 TEST(Config, WrongTypeNamesJsonPath) {
-  EXPECT_EQ(error_of(R"({"ociVersion":"1.0.2","root":{"path":"r"},"process":{"args":"x","cwd":"/"}})"),
-            "process.args: expected array of strings");
-  EXPECT_EQ(error_of(R"({"ociVersion":"1.0.2","root":{"path":"r"},"process":{"args":["a",1],"cwd":"/"}})"),
-            "process.args: expected array of strings");
+  EXPECT_EQ(
+      error_of(R"({"ociVersion":"1.0.2","root":{"path":"r"},"process":{"args":"x","cwd":"/"}})"),
+      "process.args: expected array of strings");
+  EXPECT_EQ(
+      error_of(
+          R"({"ociVersion":"1.0.2","root":{"path":"r"},"process":{"args":["a",1],"cwd":"/"}})"),
+      "process.args: expected array of strings");
   EXPECT_EQ(error_of(with(R"("hostname": 5)")), "hostname: expected string");
 }
 
@@ -117,11 +120,13 @@ TEST(Config, SeccompChecks) {
   auto sc = [](const std::string& body) { return with(R"("linux": {"seccomp": )" + body + "}"); };
   EXPECT_EQ(error_of(sc(R"({"defaultAction": "SCMP_ACT_NOPE"})")),
             "linux.seccomp.defaultAction: unknown seccomp action \"SCMP_ACT_NOPE\"");
-  EXPECT_EQ(error_of(sc(R"({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_VAX"]})")),
-            "linux.seccomp.architectures[0]: unknown architecture \"SCMP_ARCH_VAX\"");
-  EXPECT_EQ(error_of(sc(R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"],
+  EXPECT_EQ(
+      error_of(sc(R"({"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_VAX"]})")),
+      "linux.seccomp.architectures[0]: unknown architecture \"SCMP_ARCH_VAX\"");
+  EXPECT_EQ(
+      error_of(sc(R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"],
       "action": "SCMP_ACT_ERRNO", "args": [{"index": 6, "value": 1, "op": "SCMP_CMP_EQ"}]}]})")),
-            "linux.seccomp.syscalls[0].args[0].index: out of range: a syscall has arguments 0 to 5");
+      "linux.seccomp.syscalls[0].args[0].index: out of range: a syscall has arguments 0 to 5");
   EXPECT_EQ(error_of(sc(R"({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["read"],
       "action": "SCMP_ACT_ERRNO", "args": [{"index": 0, "value": 1, "op": "SCMP_CMP_ABOUT"}]}]})")),
             "linux.seccomp.syscalls[0].args[0].op: unknown comparison operator \"SCMP_CMP_ABOUT\"");
@@ -132,15 +137,18 @@ TEST(Config, CrossFieldRules) {
             "hostname: setting a hostname needs a uts namespace in linux.namespaces");
   EXPECT_EQ(error_of(with(R"("linux": {"namespaces": [{"type": "user"}]})")),
             "linux.uidMappings: a new user namespace needs uid mappings");
-  EXPECT_EQ(error_of(with(R"("linux": {"sysctl": {"kernel.panic": "1"}})")),
-            "linux.sysctl.kernel.panic: sysctl is not namespaced; setting it would change the host");
+  EXPECT_EQ(
+      error_of(with(R"("linux": {"sysctl": {"kernel.panic": "1"}})")),
+      "linux.sysctl.kernel.panic: sysctl is not namespaced; setting it would change the host");
 }
 
 TEST(Config, LargeConfigsParseInLinearTime) {
   std::string env;
-  for (int i = 0; i < 100000; ++i) env += (i ? ",\"K" : "\"K") + std::to_string(i) + "=v\"";
-  std::string text = R"({"ociVersion":"1.0.2","root":{"path":"r"},"process":{"args":["a"],"cwd":"/","env":[)" +
-                     env + "]}}";
+  for (int i = 0; i < 100000; ++i)
+    env += (i ? ",\"K" : "\"K") + std::to_string(i) + "=v\"";
+  std::string text =
+      R"({"ociVersion":"1.0.2","root":{"path":"r"},"process":{"args":["a"],"cwd":"/","env":[)" +
+      env + "]}}";
   Config c = parse_config(text);
   EXPECT_EQ(c.process->env.size(), 100000u);
 }

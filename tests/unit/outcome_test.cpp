@@ -19,8 +19,8 @@ Outcome with(std::initializer_list<std::pair<Prim, PrimStatus>> prims) {
 }
 
 TEST(Level, BaselineWhenOnlyNnpAndRlimits) {
-  EXPECT_EQ(compute_level(with({{Prim::NoNewPrivs, PrimStatus::Applied},
-                                {Prim::RlimitAs, PrimStatus::Applied}})),
+  EXPECT_EQ(compute_level(with(
+                {{Prim::NoNewPrivs, PrimStatus::Applied}, {Prim::RlimitAs, PrimStatus::Applied}})),
             Level::Baseline);
   EXPECT_EQ(compute_level(Outcome{}), Level::Baseline);
 }
@@ -30,13 +30,13 @@ TEST(Level, FullPartialNone) {
                                 {Prim::Namespaces, PrimStatus::Applied},
                                 {Prim::Seccomp, PrimStatus::Applied}})),
             Level::Full);
-  EXPECT_EQ(compute_level(with({{Prim::Namespaces, PrimStatus::Applied},
-                                {Prim::Seccomp, PrimStatus::Failed}})),
+  EXPECT_EQ(compute_level(with(
+                {{Prim::Namespaces, PrimStatus::Applied}, {Prim::Seccomp, PrimStatus::Failed}})),
             Level::Partial);
   EXPECT_EQ(compute_level(with({{Prim::Namespaces, PrimStatus::Failed}})), Level::None);
   // A failed baseline primitive is not baseline any more.
-  EXPECT_EQ(compute_level(with({{Prim::NoNewPrivs, PrimStatus::Applied},
-                                {Prim::RlimitAs, PrimStatus::Failed}})),
+  EXPECT_EQ(compute_level(with(
+                {{Prim::NoNewPrivs, PrimStatus::Applied}, {Prim::RlimitAs, PrimStatus::Failed}})),
             Level::Partial);
 }
 

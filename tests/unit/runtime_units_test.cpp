@@ -29,7 +29,8 @@ TEST(Signals, NamesAndNumbers) {
 }
 
 TEST(MountOptions, FlagsPropagationAndData) {
-  ParsedOptions o = parse_mount_options({"nosuid", "ro", "rbind", "rprivate", "mode=755", "size=1k"});
+  ParsedOptions o =
+      parse_mount_options({"nosuid", "ro", "rbind", "rprivate", "mode=755", "size=1k"});
   EXPECT_TRUE(o.bind);
   EXPECT_TRUE(o.recursive);
   EXPECT_EQ(o.flags, static_cast<unsigned long>(MS_NOSUID | MS_RDONLY));
