@@ -307,8 +307,9 @@ const Namespace* Linux::find_namespace(NsType type) const {
   return nullptr;
 }
 
-Config parse_config(std::string_view text) {
-  json doc = parse_strict(text, "config.json");
+Config parse_config(std::string_view text) { return parse_config_json(parse_strict(text, "config.json")); }
+
+Config parse_config_json(json doc) {
   Path p;
   expect_object(doc, p);
   Config cfg;
@@ -326,12 +327,12 @@ Config parse_config(std::string_view text) {
   if (const json* l = member(doc, "linux")) cfg.linux = parse_linux(*l, p / "linux");
   if (const json* h = member(doc, "hooks")) {
     cfg.hooks = parse_hooks(*h, p / "hooks");
-    cfg.hooks_raw = *h;
   }
   if (const json* a = member(doc, "annotations")) {
     cfg.annotations = parse_annotations(*a, p / "annotations");
   }
   check_cross_fields(cfg);
+  cfg.raw = std::move(doc);
   return cfg;
 }
 

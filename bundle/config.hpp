@@ -189,8 +189,8 @@ struct Config {
   std::vector<Mount> mounts;
   Linux linux;
   Hooks hooks;
-  nlohmann::json hooks_raw;  // the "hooks" section as given, kept for poststop at delete time
   std::map<std::string, std::string> annotations;
+  nlohmann::json raw;  // the document as parsed, kept in the state for exec
 };
 
 // Largest config.json nyx reads; larger files are refused before parsing.
@@ -199,6 +199,9 @@ inline constexpr std::size_t kMaxConfigBytes = 16u << 20;
 // Parses and validates config text. Throws Error naming the JSON path ("process.args: expected
 // array of strings") or, for syntax errors, the line and column.
 Config parse_config(std::string_view text);
+
+// The same for an already parsed document.
+Config parse_config_json(nlohmann::json doc);
 
 // Reads `path` without blocking on FIFOs or following a final symlink, refusing anything that is
 // not a regular file of at most kMaxConfigBytes, and parses it.

@@ -15,10 +15,12 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -332,10 +334,6 @@ int setup_dev(const ChildPlan& p, int rootfd) {
     ::close(dirfd);
     if (err != 0 && err != EEXIST) return err;
   }
-  if (p.console_path != nullptr) {
-    DeviceNode console{"dev/console", p.console_path, 0, 0, 0, 0};
-    if (int err = make_device(rootfd, console, true); err != 0) return err;
-  }
   return 0;
 }
 
@@ -390,7 +388,7 @@ void do_mounts(const ChildPlan& p, int rootfd) {
     }
     ++g_report.mounts_done;
   }
-  if (p.setup_dev || !p.devices.empty() || p.console_path != nullptr) {
+  if (p.setup_dev || !p.devices.empty()) {
     record(Prim::Mounts, setup_dev(p, rootfd));
   }
   for (const char* m : p.masked_paths)
@@ -676,14 +674,59 @@ void find_executable(const ChildPlan& p, char (&out)[PATH_MAX]) {
   fatal(msg, first_err != 0 ? first_err : ENOENT);
 }
 
+// Sends `fd` to the parent with SCM_RIGHTS, tagged as a Console message.
+void send_fd(int fd) {
+  g_report.kind = ChildMsg::Console;
+  iovec iov{&g_report, sizeof g_report};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* cm = CMSG_FIRSTHDR(&msg);
+  cm->cmsg_level = SOL_SOCKET;
+  cm->cmsg_type = SCM_RIGHTS;
+  cm->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(cm), &fd, sizeof fd);
+  if (::sendmsg(g_plan->sock, &msg, 0) < 0) fatal("process.terminal: cannot send the pty", errno);
+  g_report.kind = ChildMsg::Report;
+}
+
+// The pty comes from the container's own devpts (its /dev/ptmx), so that ttyname() and
+// /dev/console work inside; the master goes to the parent.
 void set_terminal(const ChildPlan& p) {
-  if (p.console_slave < 0) return;
-  ::setsid();
-  if (::ioctl(p.console_slave, TIOCSCTTY, 0) < 0) fatal("process.terminal: TIOCSCTTY", errno);
-  for (int fd = 0; fd < 3; ++fd) {
-    if (::dup3(p.console_slave, fd, 0) < 0) fatal("process.terminal: dup3", errno);
+  if (!p.terminal) return;
+  int master = ::open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) fatal("process.terminal: cannot open /dev/ptmx in the container", errno);
+  int unlock = 0;
+  if (::ioctl(master, TIOCSPTLCK, &unlock) < 0)
+    fatal("process.terminal: cannot unlock the pty", errno);
+  int slave = ::ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) fatal("process.terminal: cannot open the pty", errno);
+  if (p.rows != 0 && p.cols != 0) {
+    winsize ws{p.rows, p.cols, 0, 0};
+    ::ioctl(master, TIOCSWINSZ, &ws);
   }
-  if (p.console_slave > 2) ::close(p.console_slave);
+  if (p.console_mount) {
+    unsigned n = 0;
+    char path[32];
+    if (::ioctl(master, TIOCGPTN, &n) == 0) {
+      Buf(path, sizeof path).add("/dev/pts/").add(static_cast<long>(n));
+      int fd = ::open("/dev/console", O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
+      if (fd >= 0) ::close(fd);
+      ::mount(path, "/dev/console", nullptr, MS_BIND, nullptr);
+    }
+  }
+  send_fd(master);
+  ::close(master);
+  ::setsid();
+  if (::ioctl(slave, TIOCSCTTY, 0) < 0)
+    fatal("process.terminal: cannot make the pty the controlling terminal", errno);
+  for (int fd = 0; fd < 3; ++fd) {
+    if (::dup3(slave, fd, 0) < 0) fatal("process.terminal: dup3", errno);
+  }
+  ::close(slave);
 }
 
 // Blocks until the container is started: `start` writes to the exec FIFO, or (run) the parent

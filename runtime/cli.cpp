@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <set>
 
 #include "runtime/error.hpp"
 #include "runtime/lifecycle.hpp"
@@ -217,18 +218,9 @@ struct Cli {
     c->add_option("--preserve-fds", exec.preserve_fds);
     c->add_option("--process-label,--apparmor,--cgroup,-g,--additional-gids", "ignored");
     c->add_flag("--ignore-paused")->description("ignored");
-    // Everything after the container ID is the command, options included (as runc).
-    c->prefix_command();
-    c->callback([this, c] {
-      std::vector<std::string> rest = c->remaining();
-      action = [this, rest] {
-        if (rest.empty()) throw Error("exec", "needs a container ID");
-        exec.id = rest.front();
-        exec.args.assign(rest.begin() + 1, rest.end());
-        if (!exec.args.empty() && exec.args.front() == "--") exec.args.erase(exec.args.begin());
-        return cmd_exec(global, exec);
-      };
-    });
+    c->add_option("id", exec.id, "container ID")->required();
+    c->add_option("command", exec.args, "the command and its arguments");
+    c->callback([this] { action = [this] { return cmd_exec(global, exec); }; });
   }
 };
 
@@ -242,9 +234,51 @@ void check_cgroup_manager(const Cli& cli) {
   }
 }
 
+// Everything after exec's container ID is the command, options included (as with runc):
+// a "--" before the ID makes the parser take them all as positional.
+std::vector<std::string> normalize_exec(int argc, char** argv) {
+  static const std::set<std::string> kGlobalValues = {
+      "--root", "--log", "--log-format", "--log-level", "--cgroup-manager", "--rootless"};
+  static const std::set<std::string> kExecValues = {"-p",
+                                                    "--process",
+                                                    "--pid-file",
+                                                    "--console-socket",
+                                                    "-e",
+                                                    "--env",
+                                                    "--cwd",
+                                                    "-u",
+                                                    "--user",
+                                                    "-c",
+                                                    "--cap",
+                                                    "--preserve-fds",
+                                                    "--process-label",
+                                                    "--apparmor",
+                                                    "--cgroup",
+                                                    "-g",
+                                                    "--additional-gids"};
+  std::vector<std::string> args(argv, argv + argc);
+  std::size_t i = 1;
+  while (i < args.size() && args[i].size() > 1 && args[i][0] == '-') {
+    i += kGlobalValues.count(args[i]) != 0 ? 2 : 1;
+  }
+  if (i >= args.size() || args[i] != "exec") return args;
+  for (++i; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") return args;
+    if (a.size() < 2 || a[0] != '-') break;
+    if (kExecValues.count(a) != 0) ++i;
+  }
+  if (i < args.size()) args.insert(args.begin() + static_cast<std::ptrdiff_t>(i), "--");
+  return args;
+}
+
 int run_cli(Cli& cli, int argc, char** argv) {
+  std::vector<std::string> args = normalize_exec(argc, argv);
+  std::vector<char*> ptrs;
+  for (auto& a : args)
+    ptrs.push_back(a.data());
   try {
-    cli.app.parse(argc, argv);
+    cli.app.parse(static_cast<int>(ptrs.size()), ptrs.data());
   } catch (const CLI::CallForHelp& e) {
     return cli.app.exit(e);
   } catch (const CLI::CallForVersion&) {

@@ -40,19 +40,6 @@ std::string absolute_dir(const std::string& path, const std::string& object) {
   return buf;
 }
 
-void write_pid_file(const std::string& path, pid_t pid) {
-  // containerd parses the file with Atoi: no trailing newline. Written to a temporary name
-  // first so a reader never sees an empty file.
-  std::string tmp = path + ".nyx-tmp";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  std::string text = std::to_string(pid);
-  if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-    throw_errno("--pid-file", "cannot write " + path);
-  }
-  fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) throw_errno("--pid-file", "cannot write " + path);
-}
-
 bool enforce_requested(const CreateOptions& opts, const Config& cfg) {
   auto it = cfg.annotations.find("org.nyx.hardening.mode");
   return opts.enforce || (it != cfg.annotations.end() && it->second == "enforce");
@@ -88,7 +75,6 @@ class Creation {
   std::optional<Launch> launch_;
   std::optional<ContainerDir> dir_;
   UniqueFd fifo_;
-  Terminal terminal_;
   std::string created_time_;
   std::vector<HookRun> hook_runs_;
   bool committed_ = false;
@@ -142,7 +128,7 @@ nlohmann::json Creation::base_state(const char* phase) const {
       {"exit", nullptr},
   };
   nlohmann::json nyx = {{"version", 1}, {"cgroups", launch_->cgroups().to_json()}};
-  if (!cfg_.hooks_raw.is_null()) nyx["hooks"] = cfg_.hooks_raw;
+  nyx["config"] = cfg_.raw;
   if (pid > 0) nyx["startTime"] = process_start_time(pid).value_or(0);
   st["nyx"] = std::move(nyx);
   return st;
@@ -173,12 +159,7 @@ void Creation::make_fds() {
     plan.exec_fifo = fifo_.get();
     launch_->keep_fd(fifo_.get());
   }
-  if (cfg_.process->terminal) {
-    terminal_ = Terminal::open(*cfg_.process);
-    plan.console_slave = terminal_.slave_fd();
-    plan.console_path = launch_->plan().storage->keep(terminal_.slave_path());
-    launch_->keep_fd(terminal_.slave_fd());
-  }
+  launch_->set_terminal(*cfg_.process, true);
   const Hooks& h = cfg_.hooks;
   plan.hooks_stop = !h.prestart.empty() || !h.create_runtime.empty() || !h.create_container.empty();
 }
@@ -215,7 +196,6 @@ CreatedContainer Creation::run() {
   make_fds();
   launch_->spawn();
   fifo_.reset();
-  terminal_.close_slave();
   write_recovery();
   launch_->setup(&cfg_.linux, cfg_.process->oom_score_adj);
   launch_->talk([this] { on_hook_point(); }, [this](pid_t) { write_recovery(); });
@@ -239,7 +219,7 @@ CreatedContainer Creation::run() {
   c.cgroups = launch_->cgroups();
   c.init = std::move(launch_->init());
   c.sock = launch_->take_sock();
-  c.console_master = terminal_.take_master();
+  c.console_master = launch_->take_console();
   if (!opts_.console_socket.empty() && c.console_master) {
     send_console(opts_.console_socket, c.console_master.get());
     c.console_master.reset();
@@ -251,6 +231,19 @@ CreatedContainer Creation::run() {
 }
 
 }  // namespace
+
+void write_pid_file(const std::string& path, pid_t pid) {
+  // containerd parses the file with Atoi: no trailing newline. Written to a temporary name
+  // first so a reader never sees an empty file.
+  std::string tmp = path + ".nyx-tmp";
+  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  std::string text = std::to_string(pid);
+  if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    throw_errno("--pid-file", "cannot write " + path);
+  }
+  fd.reset();
+  if (::rename(tmp.c_str(), path.c_str()) != 0) throw_errno("--pid-file", "cannot write " + path);
+}
 
 void CreatedContainer::send(ParentMsg msg) const {
   char c = static_cast<char>(msg);
@@ -293,6 +286,12 @@ nlohmann::json public_state(const nlohmann::json& state, const std::string& stat
   return out;
 }
 
+Hooks stored_hooks(const nlohmann::json& state) {
+  const nlohmann::json& nyx = state.value("nyx", nlohmann::json::object());
+  return hooks_from_json(
+      nyx.value("config", nlohmann::json::object()).value("hooks", nlohmann::json()));
+}
+
 UniqueFd open_init(const ContainerDir& dir, const nlohmann::json* state) {
   if (state != nullptr && state->value("pid", 0) > 0) {
     pid_t pid = state->value("pid", 0);
@@ -333,8 +332,7 @@ void kill_container(const ContainerDir& dir, const nlohmann::json* state) {
 
 void remove_container(const ContainerDir& dir, const nlohmann::json* state) {
   if (state != nullptr) {
-    const nlohmann::json& nyx = state->value("nyx", nlohmann::json::object());
-    Hooks hooks = hooks_from_json(nyx.value("hooks", nlohmann::json()));
+    Hooks hooks = stored_hooks(*state);
     if (!hooks.poststop.empty()) {
       std::vector<HookRun> runs;
       std::string text = public_state(*state, "stopped").dump();

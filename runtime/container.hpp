@@ -53,6 +53,12 @@ std::string container_status(const ContainerDir& dir, const nlohmann::json& stat
 // The state as `state ID` prints it: OCI fields plus the hardening record.
 nlohmann::json public_state(const nlohmann::json& state, const std::string& status);
 
+// Writes the decimal pid, without a newline (containerd parses it with Atoi), atomically.
+void write_pid_file(const std::string& path, pid_t pid);
+
+// The hooks of the config the container was created with.
+Hooks stored_hooks(const nlohmann::json& state);
+
 // The init process if it is still the one that was started.
 UniqueFd open_init(const ContainerDir& dir, const nlohmann::json* state);
 

@@ -3,17 +3,44 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "runtime/error.hpp"
 #include "runtime/namespaces.hpp"
 
 namespace nyx {
+
+namespace {
+
+// One message from the child, with the fd it passed (SCM_RIGHTS) if any.
+ssize_t receive(int sock, ChildReport& r, int& fd) {
+  iovec iov{&r, sizeof r};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n;
+  do {
+    n = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  for (cmsghdr* cm = CMSG_FIRSTHDR(&msg); cm != nullptr; cm = CMSG_NXTHDR(&msg, cm)) {
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+      std::memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+    }
+  }
+  return n;
+}
+
+}  // namespace
 
 Launch::Launch(BuiltPlan plan, Cgroups cgroups, bool enforce, std::string object)
     : bp_(std::move(plan)),
@@ -135,6 +162,21 @@ void Launch::setup(const Linux* maps, std::optional<int> oom_score_adj) {
   if (bp_.storage->plan.wait_for_go) send(ParentMsg::Go);
 }
 
+void Launch::set_terminal(const Process& proc, bool console_mount) {
+  ChildPlan& plan = bp_.storage->plan;
+  plan.terminal = proc.terminal;
+  plan.console_mount = console_mount;
+  winsize ws{};
+  if (proc.console_size) {
+    ws.ws_row = static_cast<unsigned short>(proc.console_size->height);
+    ws.ws_col = static_cast<unsigned short>(proc.console_size->width);
+  } else if (::ioctl(0, TIOCGWINSZ, &ws) != 0) {
+    ws = winsize{};
+  }
+  plan.rows = ws.ws_row;
+  plan.cols = ws.ws_col;
+}
+
 void Launch::send(ParentMsg msg) const {
   char c = static_cast<char>(msg);
   if (::write(parent_sock_.get(), &c, 1) != 1)
@@ -145,10 +187,8 @@ void Launch::talk(const std::function<void()>& on_hook_point,
                   const std::function<void(pid_t)>& on_new_init) {
   for (;;) {
     ChildReport r;
-    ssize_t n;
-    do {
-      n = ::read(parent_sock_.get(), &r, sizeof r);
-    } while (n < 0 && errno == EINTR);
+    int fd = -1;
+    ssize_t n = receive(parent_sock_.get(), r, fd);
     if (n != static_cast<ssize_t>(sizeof r) || r.magic != kReportMagic) {
       int status = 0;
       std::string how;
@@ -172,8 +212,12 @@ void Launch::talk(const std::function<void()>& on_hook_point,
         on_hook_point();
         send(ParentMsg::Continue);
         break;
+      case ChildMsg::Console:
+        console_.reset(fd);
+        break;
       case ChildMsg::Fatal:
-        throw Error(object_, r.fatal_msg, r.fatal_errno);
+        // The child's message already says what failed, in the words engines look for.
+        throw Error(object_, r.fatal_msg);
       case ChildMsg::Report:
         merge_report(r);
         return;

@@ -45,6 +45,10 @@ class Launch {
 
   void send(ParentMsg msg) const;
   UniqueFd take_sock() { return std::move(parent_sock_); }
+  // The pty master the child allocated for process.terminal (empty without one).
+  UniqueFd take_console() { return std::move(console_); }
+  // Terminal size for the child's pty: consoleSize, else our own terminal's.
+  void set_terminal(const Process& proc, bool console_mount);
   // From now on the process is the caller's: no kill on destruction.
   void release() { released_ = true; }
 
@@ -60,6 +64,7 @@ class Launch {
   ChildProcess init_;
   UniqueFd parent_sock_;
   UniqueFd child_sock_;
+  UniqueFd console_;
   bool cloned_into_cgroup_ = false;
   bool released_ = false;
 };

@@ -18,6 +18,7 @@
 
 #include "hooks/hooks.hpp"
 #include "runtime/error.hpp"
+#include "runtime/foreground.hpp"
 #include "runtime/log.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/terminal.hpp"
@@ -89,12 +90,6 @@ std::optional<double> annotation_timeout(const Config& cfg) {
   return v;
 }
 
-double monotonic_s() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
-}
-
 void run_poststart(const CreatedContainer& c) {
   if (c.config.hooks.poststart.empty()) return;
   std::vector<HookRun> runs;
@@ -104,75 +99,6 @@ void run_poststart(const CreatedContainer& c) {
     if (!r.ok())
       log::warn("poststart hook " + r.path + " failed (exit " + std::to_string(r.exit_code) + ")");
   }
-}
-
-struct WaitResult {
-  int status = 0;
-  bool timed_out = false;
-};
-
-// Foreground run: forward signals to the init, relay the terminal, enforce the timeout.
-WaitResult wait_foreground(CreatedContainer& c, std::optional<double> timeout_s, int sigfd) {
-  WaitResult res;
-  double deadline = timeout_s ? monotonic_s() + *timeout_s : 0;
-  int master = c.console_master.get();
-  bool stdin_open = master >= 0;
-  for (;;) {
-    int wait_ms = -1;
-    if (timeout_s) {
-      double left = deadline - monotonic_s();
-      wait_ms = left <= 0 ? 0 : static_cast<int>(left * 1000) + 1;
-    }
-    pollfd fds[4] = {
-        {c.init.pidfd.get(), POLLIN, 0}, {sigfd, POLLIN, 0}, {master, POLLIN, 0}, {0, POLLIN, 0}};
-    int nfds = master < 0 ? 2 : (stdin_open ? 4 : 3);
-    int n = ::poll(fds, static_cast<nfds_t>(nfds), wait_ms);
-    if (n < 0 && errno == EINTR) continue;
-    if (n == 0 && timeout_s) {
-      res.timed_out = true;
-      kill_container(*c.dir, &c.state);
-      break;
-    }
-    if (fds[1].revents & POLLIN) {
-      signalfd_siginfo si{};
-      if (::read(sigfd, &si, sizeof si) == sizeof si) {
-        if (si.ssi_signo == SIGWINCH && master >= 0) {
-          winsize ws{};
-          if (::ioctl(0, TIOCGWINSZ, &ws) == 0) ::ioctl(master, TIOCSWINSZ, &ws);
-        } else if (si.ssi_signo != SIGCHLD) {
-          send_signal(c.init.pidfd.get(), static_cast<int>(si.ssi_signo));
-        }
-      }
-    }
-    if (master >= 0 && (fds[2].revents & POLLIN)) {
-      char buf[4096];
-      ssize_t r = ::read(master, buf, sizeof buf);
-      if (r > 0) [[maybe_unused]]
-        ssize_t w = ::write(1, buf, static_cast<std::size_t>(r));
-    }
-    if (master >= 0 && stdin_open && (fds[3].revents & (POLLIN | POLLHUP))) {
-      char buf[4096];
-      ssize_t r = ::read(0, buf, sizeof buf);
-      if (r > 0) {
-        [[maybe_unused]] ssize_t w = ::write(master, buf, static_cast<std::size_t>(r));
-      } else {
-        stdin_open = false;
-      }
-    }
-    if (fds[0].revents & POLLIN) break;
-  }
-  while (::waitpid(c.init.pid, &res.status, 0) < 0 && errno == EINTR) {
-  }
-  // Drain what the harness wrote to the terminal before it exited.
-  if (master >= 0) {
-    ::fcntl(master, F_SETFL, O_NONBLOCK);
-    char buf[4096];
-    ssize_t r;
-    while ((r = ::read(master, buf, sizeof buf)) > 0) {
-      [[maybe_unused]] ssize_t w = ::write(1, buf, static_cast<std::size_t>(r));
-    }
-  }
-  return res;
 }
 
 // Orphans re-parented to us (no pid namespace) are reaped so nothing is left as a zombie.
@@ -248,38 +174,30 @@ int cmd_run(const GlobalOptions& g, RunOptions opts) {
   bool generated = resolve_run_target(opts);
   opts.create.mode = opts.detach ? StartMode::RunDetached : StartMode::Run;
   StateStore store(g.root);
-
-  // Signals that arrive while the container starts are queued, then forwarded.
-  sigset_t forward;
-  sigemptyset(&forward);
-  for (int s : {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH, SIGCHLD}) {
-    sigaddset(&forward, s);
-  }
-  sigset_t old;
-  if (!opts.detach) sigprocmask(SIG_BLOCK, &forward, &old);
-  if (!opts.detach) ::prctl(PR_SET_CHILD_SUBREAPER, 1);
-
-  CreatedContainer c = create_container(store, opts.create);
-  c.dir->unlock();
   if (opts.detach) {
+    CreatedContainer c = create_container(store, opts.create);
     c.send(ParentMsg::Keep);
     c.send(ParentMsg::Start);
     if (generated) print(opts.create.id + "\n");
     run_poststart(c);
     return 0;
   }
-  UniqueFd sigfd(::signalfd(-1, &forward, SFD_CLOEXEC));
+  // Signals that arrive while the container starts queue up, then go to the harness.
+  ForwardedSignals signals;
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  CreatedContainer c = create_container(store, opts.create);
+  c.dir->unlock();
   c.send(ParentMsg::Start);
   run_poststart(c);
   std::optional<double> timeout = opts.timeout_s ? opts.timeout_s : annotation_timeout(c.config);
-  WaitResult res = wait_foreground(c, timeout, sigfd.get());
+  WaitResult res = wait_foreground(c.init, c.console_master.get(), timeout, signals,
+                                   [&c] { kill_container(*c.dir, &c.state); });
   reap_orphans();
   int code = res.timed_out ? 124 : exit_code_of(res.status);
-  nlohmann::json exit = {
-      {"code", res.timed_out ? 124 : (WIFEXITED(res.status) ? WEXITSTATUS(res.status) : code)},
-      {"signal", WIFSIGNALED(res.status) ? nlohmann::json(WTERMSIG(res.status)) : nlohmann::json()},
-      {"timedOut", res.timed_out}};
-  c.state["exit"] = exit;
+  bool signaled = !res.timed_out && WIFSIGNALED(res.status);
+  c.state["exit"] = {{"code", code},
+                     {"signal", signaled ? nlohmann::json(WTERMSIG(res.status)) : nlohmann::json()},
+                     {"timedOut", res.timed_out}};
   c.state["status"] = "stopped";
   c.dir->lock();
   if (!opts.report.empty()) {

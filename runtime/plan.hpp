@@ -103,7 +103,6 @@ struct ChildPlan {
   std::span<const DeviceNode> devices;
   std::span<const DevSymlink> dev_links;
   std::span<const char* const> dev_dirs;        // "dev/pts", "dev/shm"
-  const char* console_path = nullptr;           // host pty slave to bind on /dev/console
   std::span<const char* const> masked_paths;    // relative to the rootfs
   std::span<const char* const> readonly_paths;  // relative to the rootfs
   std::span<const SysctlStep> sysctls;
@@ -137,12 +136,16 @@ struct ChildPlan {
   const char* const* envp = nullptr;
   const char* path_env = nullptr;  // value of PATH for the executable lookup
 
-  // Terminal: the pty slave to make the controlling terminal and stdio, or -1.
-  int console_slave = -1;
+  // Terminal: allocate a pty in the container's /dev/ptmx, make it stdio and the controlling
+  // terminal, bind it on /dev/console and send the master to the parent.
+  bool terminal = false;
+  bool console_mount = false;  // bind the pty on /dev/console (the init, not exec)
+  unsigned short rows = 0;
+  unsigned short cols = 0;
 };
 
 // Messages between parent and child over the status socket.
-enum class ChildMsg : std::uint32_t { Report = 1, HookPoint = 2, Pid = 3, Fatal = 4 };
+enum class ChildMsg : std::uint32_t { Report = 1, HookPoint = 2, Pid = 3, Fatal = 4, Console = 5 };
 enum class ParentMsg : char { Go = 'G', Continue = 'C', Start = 'S', Keep = 'K' };
 
 inline constexpr std::uint32_t kReportMagic = 0x6e797831;  // "nyx1"

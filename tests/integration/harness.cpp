@@ -141,6 +141,10 @@ Sandbox::~Sandbox() {
   run({"rm", "-rf", dir});
 }
 
+std::string Sandbox::id(const std::string& name) const {
+  return name + "-" + std::to_string(getpid());
+}
+
 Result Sandbox::nyx(const std::vector<std::string>& args, const std::string& input,
                     int timeout_s) const {
   std::vector<std::string> argv = {nyx_bin(), "--root", root};
@@ -168,7 +172,7 @@ std::vector<json> Sandbox::probe(json cfg, const std::vector<std::string>& args,
   write_config(cfg);
   std::vector<std::string> cmd = {"run", "--bundle", bundle};
   cmd.insert(cmd.end(), run_flags.begin(), run_flags.end());
-  cmd.push_back("probe-" + std::to_string(getpid()));
+  cmd.push_back(id("probe"));
   Result r = nyx(cmd);
   if (res != nullptr) *res = r;
   return json_lines(r.out);

@@ -42,6 +42,9 @@ class Sandbox {
   std::string root;    // --root
   std::string bundle;  // bundle directory (config.json; root.path points at the shared rootfs)
 
+  // Container IDs name cgroups, which are machine-wide: make them unique per test process.
+  std::string id(const std::string& name) const;
+
   Result nyx(const std::vector<std::string>& args, const std::string& input = "",
              int timeout_s = 60) const;
   void write_config(const json& cfg) const;

@@ -9,38 +9,42 @@ namespace {
 
 TEST(Lifecycle, CreateStartStateDelete) {
   Sandbox sb;
+  const std::string c1 = sb.id("c1"), dup = sb.id("dup"), nope = sb.id("nope"), l1 = sb.id("l1"),
+                    l2 = sb.id("l2"), k = sb.id("k");
   sb.write_config(runc_like_config({"/bin/nyx-probe", "sleep", "30"}));
-  Result r = sb.nyx({"create", "--bundle", sb.bundle, "c1"});
+  Result r = sb.nyx({"create", "--bundle", sb.bundle, c1});
   ASSERT_EQ(r.status, 0) << r.err;
-  json st = sb.state("c1");
+  json st = sb.state(c1);
   ASSERT_TRUE(st.is_object());
   EXPECT_EQ(st["status"], "created");
   EXPECT_GT(st["pid"].get<int>(), 0);
-  EXPECT_EQ(st["id"], "c1");
+  EXPECT_EQ(st["id"], c1);
   EXPECT_EQ(st["hardening"]["level"], "full");
   EXPECT_EQ(st["hardening"]["primitives"]["no_new_privs"]["status"], "applied");
   EXPECT_EQ(st["hardening"]["primitives"]["root"]["method"], "pivot_root");
   EXPECT_FALSE(st.contains("nyx"));
 
-  r = sb.nyx({"start", "c1"});
+  r = sb.nyx({"start", c1});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(sb.state("c1")["status"], "running");
+  EXPECT_EQ(sb.state(c1)["status"], "running");
 
-  r = sb.nyx({"kill", "c1", "KILL"});
+  r = sb.nyx({"kill", c1, "KILL"});
   ASSERT_EQ(r.status, 0) << r.err;
-  for (int i = 0; i < 100 && sb.state("c1")["status"] != "stopped"; ++i)
+  for (int i = 0; i < 100 && sb.state(c1)["status"] != "stopped"; ++i)
     usleep(20000);
-  EXPECT_EQ(sb.state("c1")["status"], "stopped");
+  EXPECT_EQ(sb.state(c1)["status"], "stopped");
 
-  r = sb.nyx({"delete", "c1"});
+  r = sb.nyx({"delete", c1});
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_FALSE(path_exists(sb.root + "/c1"));
+  EXPECT_FALSE(path_exists(sb.root + "/" + c1));
   EXPECT_TRUE(mounts_under(sb.dir).empty());
   EXPECT_TRUE(mounts_under(shared_rootfs()).empty());
 }
 
 TEST(Lifecycle, RunExitCodes) {
   Sandbox sb;
+  const std::string c1 = sb.id("c1"), dup = sb.id("dup"), nope = sb.id("nope"), l1 = sb.id("l1"),
+                    l2 = sb.id("l2"), k = sb.id("k");
   json cfg = runc_like_config({});
   auto code = [&](std::vector<std::string> args, std::vector<std::string> flags = {}) {
     Result r;
@@ -58,6 +62,8 @@ TEST(Lifecycle, RunExitCodes) {
 
 TEST(Lifecycle, RunBundleGeneratesIdAndReport) {
   Sandbox sb;
+  const std::string c1 = sb.id("c1"), dup = sb.id("dup"), nope = sb.id("nope"), l1 = sb.id("l1"),
+                    l2 = sb.id("l2"), k = sb.id("k");
   sb.write_config(runc_like_config({"/bin/nyx-probe", "echo", "hi"}));
   std::string report = sb.dir + "/report.json";
   Result r = sb.nyx({"run", "--report", report, sb.bundle});
@@ -74,44 +80,50 @@ TEST(Lifecycle, RunBundleGeneratesIdAndReport) {
 
 TEST(Lifecycle, DuplicateAndMissingIds) {
   Sandbox sb;
+  const std::string c1 = sb.id("c1"), dup = sb.id("dup"), nope = sb.id("nope"), l1 = sb.id("l1"),
+                    l2 = sb.id("l2"), k = sb.id("k");
   sb.write_config(runc_like_config({"/bin/nyx-probe", "sleep", "30"}));
-  ASSERT_EQ(sb.nyx({"create", "--bundle", sb.bundle, "dup"}).status, 0);
-  Result r = sb.nyx({"create", "--bundle", sb.bundle, "dup"});
+  ASSERT_EQ(sb.nyx({"create", "--bundle", sb.bundle, dup}).status, 0);
+  Result r = sb.nyx({"create", "--bundle", sb.bundle, dup});
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("container \"dup\": already exists"), std::string::npos) << r.err;
-  EXPECT_EQ(sb.state("dup")["status"], "created");
-  r = sb.nyx({"state", "nope"});
+  EXPECT_NE(r.err.find("container \"" + dup + "\": already exists"), std::string::npos) << r.err;
+  EXPECT_EQ(sb.state(dup)["status"], "created");
+  r = sb.nyx({"state", nope});
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("does not exist"), std::string::npos);
-  EXPECT_EQ(sb.nyx({"delete", "--force", "nope"}).status, 0);
-  EXPECT_EQ(sb.nyx({"delete", "--force", "dup"}).status, 0);
-  EXPECT_FALSE(path_exists(sb.root + "/dup"));
+  EXPECT_EQ(sb.nyx({"delete", "--force", nope}).status, 0);
+  EXPECT_EQ(sb.nyx({"delete", "--force", dup}).status, 0);
+  EXPECT_FALSE(path_exists(sb.root + "/" + dup));
 }
 
 TEST(Lifecycle, ListFormats) {
   Sandbox sb;
+  const std::string c1 = sb.id("c1"), dup = sb.id("dup"), nope = sb.id("nope"), l1 = sb.id("l1"),
+                    l2 = sb.id("l2"), k = sb.id("k");
   sb.write_config(runc_like_config({"/bin/nyx-probe", "sleep", "30"}));
-  ASSERT_EQ(sb.nyx({"create", "--bundle", sb.bundle, "l1"}).status, 0);
-  ASSERT_EQ(sb.nyx({"create", "--bundle", sb.bundle, "l2"}).status, 0);
+  ASSERT_EQ(sb.nyx({"create", "--bundle", sb.bundle, l1}).status, 0);
+  ASSERT_EQ(sb.nyx({"create", "--bundle", sb.bundle, l2}).status, 0);
   json all = json::parse(sb.nyx({"list", "--format", "json"}).out);
   ASSERT_EQ(all.size(), 2u);
-  EXPECT_EQ(all[0]["id"], "l1");
+  EXPECT_EQ(all[0]["id"], l1);
   EXPECT_EQ(all[1]["status"], "created");
   std::string table = sb.nyx({"list"}).out;
   EXPECT_NE(table.find("ID"), std::string::npos);
-  EXPECT_NE(table.find("l2"), std::string::npos);
+  EXPECT_NE(table.find(l2), std::string::npos);
 }
 
 TEST(Lifecycle, KillStoppedContainer) {
   Sandbox sb;
+  const std::string c1 = sb.id("c1"), dup = sb.id("dup"), nope = sb.id("nope"), l1 = sb.id("l1"),
+                    l2 = sb.id("l2"), k = sb.id("k");
   sb.write_config(runc_like_config({"/bin/nyx-probe", "exit", "0"}));
-  ASSERT_EQ(sb.nyx({"create", "--bundle", sb.bundle, "k"}).status, 0);
-  ASSERT_EQ(sb.nyx({"start", "k"}).status, 0);
-  for (int i = 0; i < 100 && sb.state("k")["status"] != "stopped"; ++i)
+  ASSERT_EQ(sb.nyx({"create", "--bundle", sb.bundle, k}).status, 0);
+  ASSERT_EQ(sb.nyx({"start", k}).status, 0);
+  for (int i = 0; i < 100 && sb.state(k)["status"] != "stopped"; ++i)
     usleep(20000);
-  EXPECT_EQ(sb.nyx({"kill", "k", "TERM"}).status, 1);
-  EXPECT_EQ(sb.nyx({"kill", "--all", "k", "TERM"}).status, 0);
-  EXPECT_EQ(sb.nyx({"delete", "k"}).status, 0);
+  EXPECT_EQ(sb.nyx({"kill", k, "TERM"}).status, 1);
+  EXPECT_EQ(sb.nyx({"kill", "--all", k, "TERM"}).status, 0);
+  EXPECT_EQ(sb.nyx({"delete", k}).status, 0);
 }
 
 }  // namespace
