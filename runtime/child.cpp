@@ -738,6 +738,8 @@ void wait_for_start(const ChildPlan& p) {
     if (c == static_cast<char>(ParentMsg::Start)) return;
     if (c == static_cast<char>(ParentMsg::Keep)) {
       ::prctl(PR_SET_PDEATHSIG, 0);
+      // Acknowledge: the parent must not exit (which would fire the death signal) before this.
+      [[maybe_unused]] ssize_t n = ::write(g_plan->sock, &c, 1);
       if (p.exec_fifo >= 0) break;
     }
   }

@@ -251,6 +251,10 @@ void CreatedContainer::send(ParentMsg msg) const {
     throw_errno(object_for(dir->id()), "cannot release the init");
 }
 
+void CreatedContainer::keep() const {
+  if (!keep_child(sock.get())) throw Error(object_for(dir->id()), "the container process died");
+}
+
 CreatedContainer create_container(const StateStore& store, const CreateOptions& opts) {
   Creation creation(store, opts);
   return creation.run();

@@ -39,8 +39,10 @@ struct CreatedContainer {
   ChildProcess init;
   UniqueFd sock;
   UniqueFd console_master;  // run with a terminal: the pty master to relay
-  // Tells the init to continue: Keep (outlive the runtime), Start (execve now).
+  // Tells the init to continue: Start (execve now).
   void send(ParentMsg msg) const;
+  // Makes the init outlive the runtime (clears its parent-death signal, acknowledged).
+  void keep() const;
 };
 
 // Runs `create` up to the point where the init waits for start, writes the state ("created")

@@ -162,7 +162,7 @@ int cmd_exec(const GlobalOptions& g, const ExecOptions& o) {
     master.reset();
   }
   if (o.detach) {
-    launch.send(ParentMsg::Keep);
+    launch.keep();
     launch.send(ParentMsg::Start);
     launch.release();
     return 0;

@@ -177,6 +177,10 @@ void Launch::set_terminal(const Process& proc, bool console_mount) {
   plan.cols = ws.ws_col;
 }
 
+void Launch::keep() const {
+  if (!keep_child(parent_sock_.get())) throw Error(object_, "the process died before it started");
+}
+
 void Launch::send(ParentMsg msg) const {
   char c = static_cast<char>(msg);
   if (::write(parent_sock_.get(), &c, 1) != 1)

@@ -44,6 +44,7 @@ class Launch {
   std::vector<std::string> check_outcome() const;
 
   void send(ParentMsg msg) const;
+  void keep() const;
   UniqueFd take_sock() { return std::move(parent_sock_); }
   // The pty master the child allocated for process.terminal (empty without one).
   UniqueFd take_console() { return std::move(console_); }

@@ -123,7 +123,7 @@ int cmd_spec(const SpecOptions& opts, const std::string& bundle) {
 int cmd_create(const GlobalOptions& g, const CreateOptions& opts) {
   StateStore store(g.root);
   CreatedContainer c = create_container(store, opts);
-  c.send(ParentMsg::Keep);
+  c.keep();
   return 0;
 }
 
@@ -176,7 +176,7 @@ int cmd_run(const GlobalOptions& g, RunOptions opts) {
   StateStore store(g.root);
   if (opts.detach) {
     CreatedContainer c = create_container(store, opts.create);
-    c.send(ParentMsg::Keep);
+    c.keep();
     c.send(ParentMsg::Start);
     if (generated) print(opts.create.id + "\n");
     run_poststart(c);

@@ -148,6 +148,10 @@ struct ChildPlan {
 enum class ChildMsg : std::uint32_t { Report = 1, HookPoint = 2, Pid = 3, Fatal = 4, Console = 5 };
 enum class ParentMsg : char { Go = 'G', Continue = 'C', Start = 'S', Keep = 'K' };
 
+// Sends Keep over `sock` and waits for the child's acknowledgement: from then on the child
+// outlives this process (its parent-death signal is cleared). Returns false if it died.
+bool keep_child(int sock);
+
 inline constexpr std::uint32_t kReportMagic = 0x6e797831;  // "nyx1"
 
 struct ChildReport {

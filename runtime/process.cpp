@@ -83,6 +83,17 @@ bool wait_exit(int pidfd, int timeout_ms) {
   }
 }
 
+bool keep_child(int sock) {
+  char c = static_cast<char>(ParentMsg::Keep);
+  if (::write(sock, &c, 1) != 1) return false;
+  char ack = 0;
+  ssize_t n;
+  do {
+    n = ::read(sock, &ack, 1);
+  } while (n < 0 && errno == EINTR);
+  return n == 1 && ack == c;
+}
+
 int exit_code_of(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
