@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <map>
 #include <set>
 
 #include "runtime/error.hpp"
@@ -49,6 +50,7 @@ struct Cli {
   bool quiet = false;
   std::vector<std::string> ps_args;
   std::string resources;
+  std::map<std::string, std::string> update_values;
   bool stats = false;
   int interval = 5;
   ExecOptions exec;
@@ -181,8 +183,15 @@ struct Cli {
 
     c = app.add_subcommand("update", "change a container's resources");
     c->add_option("-r,--resources", resources, "linux.resources JSON file, - for stdin");
+    for (const char* flag : {"memory", "memory-reservation", "memory-swap", "pids-limit", "cpu-share",
+                             "cpu-quota", "cpu-period", "cpuset-cpus", "cpuset-mems", "blkio-weight"}) {
+      c->add_option(std::string("--") + flag, update_values[flag]);
+    }
     c->add_option("id", id)->required();
-    c->callback([this] { action = [this] { return cmd_update(global, id, resources); }; });
+    c->callback([this] { action = [this] {
+        std::erase_if(update_values, [](const auto& kv) { return kv.second.empty(); });
+        return cmd_update(global, id, resources, update_values);
+      }; });
 
     c = app.add_subcommand("events", "print a container's state events");
     c->add_flag("--stats", stats);

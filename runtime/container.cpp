@@ -281,12 +281,73 @@ std::string container_status(const ContainerDir& dir, const nlohmann::json& stat
   return "running";
 }
 
-nlohmann::json public_state(const nlohmann::json& state, const std::string& status) {
-  nlohmann::json out = state;
-  out.erase("nyx");
+namespace {
+
+nlohmann::ordered_json ordered(const nlohmann::json& j) {
+  switch (j.type()) {
+    case nlohmann::json::value_t::object: {
+      nlohmann::ordered_json o = nlohmann::ordered_json::object();
+      for (const auto& [k, v] : j.items()) o[k] = ordered(v);
+      return o;
+    }
+    case nlohmann::json::value_t::array: {
+      nlohmann::ordered_json a = nlohmann::ordered_json::array();
+      for (const auto& v : j) a.push_back(ordered(v));
+      return a;
+    }
+    case nlohmann::json::value_t::string:
+      return j.get<std::string>();
+    case nlohmann::json::value_t::boolean:
+      return j.get<bool>();
+    case nlohmann::json::value_t::number_integer:
+      return j.get<std::int64_t>();
+    case nlohmann::json::value_t::number_unsigned:
+      return j.get<std::uint64_t>();
+    case nlohmann::json::value_t::number_float:
+      return j.get<double>();
+    default:
+      return nullptr;
+  }
+}
+
+// Copies `keys` of `from` first, in that order, then the rest but `skip`.
+nlohmann::ordered_json in_order(const nlohmann::json& from, std::initializer_list<std::string_view> keys,
+                                std::string_view skip = {}) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (auto k : keys) {
+    if (auto it = from.find(k); it != from.end()) out[std::string(k)] = ordered(*it);
+  }
+  for (const auto& [k, v] : from.items()) {
+    if (k != skip && !out.contains(k)) out[k] = ordered(v);
+  }
+  return out;
+}
+
+}  // namespace
+
+nlohmann::ordered_json public_state(const nlohmann::json& state, const std::string& status) {
+  nlohmann::ordered_json out = in_order(
+      state, {"ociVersion", "id", "status", "pid", "bundle", "rootfs", "created", "owner",
+              "annotations", "hardening", "exit"},
+      "nyx");
   out["status"] = status;
-  if (status == "stopped" && out.value("pid", 0) != 0 && !out.contains("exit"))
-    out["exit"] = nullptr;
+  if (state.contains("hardening")) {
+    const nlohmann::json& h = state["hardening"];
+    nlohmann::ordered_json hardening = in_order(h, {"mode", "level", "ablation", "primitives"});
+    if (h.contains("primitives")) {
+      std::vector<std::string_view> names;
+      for (std::size_t i = 0; i < kPrimCount; ++i) names.push_back(prim_name(static_cast<Prim>(i)));
+      nlohmann::ordered_json prims = nlohmann::ordered_json::object();
+      for (auto n : names) {
+        if (auto it = h["primitives"].find(n); it != h["primitives"].end()) {
+          prims[std::string(n)] = in_order(*it, {"status", "errno", "error", "ablated"});
+        }
+      }
+      hardening["primitives"] = prims;
+    }
+    out["hardening"] = hardening;
+  }
+  if (!out.contains("exit")) out["exit"] = nullptr;
   return out;
 }
 

@@ -52,8 +52,8 @@ CreatedContainer create_container(const StateStore& store, const CreateOptions& 
 // created / running / paused / stopped / creating, from the saved pid and its start time.
 std::string container_status(const ContainerDir& dir, const nlohmann::json& state);
 
-// The state as `state ID` prints it: OCI fields plus the hardening record.
-nlohmann::json public_state(const nlohmann::json& state, const std::string& status);
+// The state as `state ID` prints it: OCI fields plus the hardening record, in a fixed order.
+nlohmann::ordered_json public_state(const nlohmann::json& state, const std::string& status);
 
 // Writes the decimal pid, without a newline (containerd parses it with Atoi), atomically.
 void write_pid_file(const std::string& path, pid_t pid);

@@ -12,10 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <iostream>
 
+#include "bundle/json_reader.hpp"
 #include "hooks/hooks.hpp"
 #include "runtime/error.hpp"
 #include "runtime/foreground.hpp"
@@ -277,39 +279,67 @@ int cmd_delete(const GlobalOptions& g, const std::string& id, bool force) {
   return 0;
 }
 
+namespace {
+
+nlohmann::json list_entry(const ContainerDir& dir) {
+  try {
+    nlohmann::json state = dir.read_state();
+    std::string status = container_status(dir, state);
+    return {{"ociVersion", state.value("ociVersion", "")},
+            {"id", dir.id()},
+            {"pid", status == "stopped" ? 0 : state.value("pid", 0)},
+            {"status", status},
+            {"bundle", state.value("bundle", "")},
+            {"rootfs", state.value("rootfs", "")},
+            {"created", state.value("created", "")},
+            {"owner", state.value("owner", "")}};
+  } catch (const Error& e) {
+    return {{"id", dir.id()}, {"pid", 0}, {"status", "damaged"}, {"error", e.cause()}};
+  }
+}
+
+// Columns padded like runc's tabwriter (minimum width 12, 3 spaces of padding).
+std::string table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<std::size_t> width;
+  for (const auto& r : rows) {
+    width.resize(std::max(width.size(), r.size()), 12);
+    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size() + 3);
+  }
+  std::string out;
+  for (const auto& r : rows) {
+    for (std::size_t i = 0; i < r.size(); ++i) {
+      out += r[i];
+      if (i + 1 < r.size()) out += std::string(width[i] - r[i].size(), ' ');
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
 int cmd_list(const GlobalOptions& g, const std::string& format, bool quiet) {
   StateStore store(g.root);
   nlohmann::json all = nlohmann::json::array();
-  std::string table;
-  if (!quiet && format != "json") table = "ID\tPID\tSTATUS\tBUNDLE\tCREATED\tOWNER\n";
+  std::vector<std::vector<std::string>> rows = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
+  std::string ids;
   for (const auto& id : store.ids()) {
     auto dir = store.open(id, false);
     if (!dir) continue;  // deleted while we listed
-    nlohmann::json entry;
-    try {
-      nlohmann::json state = dir->read_state();
-      std::string status = container_status(*dir, state);
-      entry = {{"ociVersion", state.value("ociVersion", "")},
-               {"id", id},
-               {"pid", status == "stopped" ? 0 : state.value("pid", 0)},
-               {"status", status},
-               {"bundle", state.value("bundle", "")},
-               {"rootfs", state.value("rootfs", "")},
-               {"created", state.value("created", "")},
-               {"owner", state.value("owner", "")}};
-    } catch (const Error& e) {
-      entry = {{"id", id}, {"pid", 0}, {"status", "damaged"}, {"error", e.cause()}};
-    }
     if (quiet) {
-      table += id + "\n";
-    } else if (format != "json") {
-      table += id + "\t" + std::to_string(entry.value("pid", 0)) + "\t" +
-               entry.value("status", "") + "\t" + entry.value("bundle", "") + "\t" +
-               entry.value("created", "") + "\t" + entry.value("owner", "") + "\n";
+      ids += id + "\n";
+      continue;
     }
-    all.push_back(std::move(entry));
+    nlohmann::json e = list_entry(*dir);
+    rows.push_back({id, std::to_string(e.value("pid", 0)), e.value("status", ""),
+                    e.value("bundle", ""), e.value("created", ""), e.value("owner", "")});
+    all.push_back(std::move(e));
   }
-  print(format == "json" && !quiet ? all.dump() + "\n" : table);
+  if (quiet) {
+    print(ids);
+  } else {
+    print(format == "json" ? all.dump() + "\n" : table(rows));
+  }
   return 0;
 }
 
@@ -352,25 +382,65 @@ int cmd_ps(const GlobalOptions& g, const std::string& id, const std::string& for
   return 0;
 }
 
-int cmd_update(const GlobalOptions& g, const std::string& id, const std::string& resources_file) {
+namespace {
+
+// "100m", "1G", "4096": bytes, as runc's update flags take them; "-1" stays -1.
+std::int64_t parse_size(const std::string& flag, const std::string& text) {
+  char* end = nullptr;
+  long long v = std::strtoll(text.c_str(), &end, 10);
+  std::string unit = end == nullptr ? "" : end;
+  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (!unit.empty() && unit.back() == 'b') unit.pop_back();
+  long long mult = unit.empty() ? 1 : unit == "k" ? 1LL << 10 : unit == "m" ? 1LL << 20 : unit == "g" ? 1LL << 30 : 0;
+  if (end == text.c_str() || mult == 0) throw Error("--" + flag, "invalid value \"" + text + "\"");
+  return v < 0 ? v : v * mult;
+}
+
+nlohmann::json resources_from_flags(const std::map<std::string, std::string>& v) {
+  nlohmann::json r = nlohmann::json::object();
+  auto num = [&](const char* flag) { return parse_size(flag, v.at(flag)); };
+  if (v.count("memory")) r["memory"]["limit"] = num("memory");
+  if (v.count("memory-reservation")) r["memory"]["reservation"] = num("memory-reservation");
+  if (v.count("memory-swap")) r["memory"]["swap"] = num("memory-swap");
+  if (v.count("pids-limit")) r["pids"]["limit"] = num("pids-limit");
+  if (v.count("cpu-share")) r["cpu"]["shares"] = num("cpu-share");
+  if (v.count("cpu-quota")) r["cpu"]["quota"] = num("cpu-quota");
+  if (v.count("cpu-period")) r["cpu"]["period"] = num("cpu-period");
+  if (v.count("cpuset-cpus")) r["cpu"]["cpus"] = v.at("cpuset-cpus");
+  if (v.count("cpuset-mems")) r["cpu"]["mems"] = v.at("cpuset-mems");
+  if (v.count("blkio-weight")) r["blockIO"]["weight"] = num("blkio-weight");
+  return r;
+}
+
+std::string read_resources(const std::string& file) {
+  if (file == "-") {
+    return std::string(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+  }
+  UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  if (!fd) throw_errno("--resources", "\"" + file + "\"");
+  std::string text;
+  char buf[8192];
+  ssize_t n;
+  while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+  return text;
+}
+
+}  // namespace
+
+int cmd_update(const GlobalOptions& g, const std::string& id, const std::string& resources_file,
+               const std::map<std::string, std::string>& values) {
   StateStore store(g.root);
   ContainerDir dir = must_open(store, id, true);
   nlohmann::json state = dir.read_state();
-  std::string text;
-  if (resources_file == "-" || resources_file.empty()) {
-    text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
-  } else {
-    UniqueFd fd(::open(resources_file.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
-    if (!fd) throw_errno("--resources", "\"" + resources_file + "\"");
-    char buf[8192];
-    ssize_t n;
-    while ((n = ::read(fd.get(), buf, sizeof buf)) > 0)
-      text.append(buf, static_cast<std::size_t>(n));
-  }
-  // Reuse the config parser: a resources object is checked as linux.resources.
-  std::string doc =
-      R"({"ociVersion":"1.0.2","root":{"path":"/"},"linux":{"resources":)" + text + "}}";
-  Config cfg = parse_config(doc);
+  nlohmann::json res = resources_file.empty()
+                           ? nlohmann::json::object()
+                           : json_reader::parse_strict(read_resources(resources_file), "--resources");
+  if (!res.is_object()) throw Error("--resources", "expected a JSON object (linux.resources)");
+  res.merge_patch(resources_from_flags(values));
+  // The config parser checks the object as it would linux.resources.
+  Config cfg = parse_config_json({{"ociVersion", "1.0.2"},
+                                  {"root", {{"path", "/"}}},
+                                  {"linux", {{"resources", res}}}});
   Cgroups cg = Cgroups::from_json(state["nyx"].value("cgroups", nlohmann::json()));
   PrimOutcome out;
   cg.update(cfg.linux.resources, out);

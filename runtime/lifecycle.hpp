@@ -2,6 +2,7 @@
 // throws Error for anything that should print one line and exit 1.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -52,7 +53,9 @@ int cmd_list(const GlobalOptions& g, const std::string& format, bool quiet);
 int cmd_pause(const GlobalOptions& g, const std::string& id, bool pause);
 int cmd_ps(const GlobalOptions& g, const std::string& id, const std::string& format,
            const std::vector<std::string>& ps_args);
-int cmd_update(const GlobalOptions& g, const std::string& id, const std::string& resources_file);
+// `values` maps runc's update flags ("memory", "pids-limit", ...) to their text.
+int cmd_update(const GlobalOptions& g, const std::string& id, const std::string& resources_file,
+               const std::map<std::string, std::string>& values);
 int cmd_events(const GlobalOptions& g, const std::string& id, bool stats, int interval_s);
 int cmd_features();
 int cmd_exec(const GlobalOptions& g, const ExecOptions& opts);
