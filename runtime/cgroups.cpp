@@ -437,12 +437,14 @@ void Cgroups::destroy() const {
 void Cgroups::update(const Resources& res, PrimOutcome& out) const {
   Writer w{out};
   bool pure_v2 = false;
-  for (const auto& d : dirs_) pure_v2 = pure_v2 || (d.v2 && d.mount == kCgroupRoot);
+  for (const auto& d : dirs_)
+    pure_v2 = pure_v2 || (d.v2 && d.mount == kCgroupRoot);
   if (!pure_v2) {
     // A v1 controller the container was not created in cannot be changed now.
     for (const auto& need : needed_controllers(res)) {
       bool have = false;
-      for (const auto& d : dirs_) have = have || has_controller(d.controllers, need);
+      for (const auto& d : dirs_)
+        have = have || has_controller(d.controllers, need);
       if (!have) w(kCgroupRoot, need.c_str(), "(the container has no cgroup in this hierarchy)");
     }
   }

@@ -245,6 +245,7 @@ int remount_at(int rootfd, const char* rel, bool strict, unsigned long flags, bo
 // ---- step 6: mounts ---------------------------------------------------------------------
 
 int mount_one(int rootfd, const MountStep& m) {
+  if (m.remount_only) return remount_at(rootfd, m.target, m.strict_target, m.remount, true);
   int fd = make_in_root(rootfd, m.target, m.target_is_file, m.strict_target);
   if (fd < 0) return -fd;
   char path[32];

@@ -183,15 +183,18 @@ struct Cli {
 
     c = app.add_subcommand("update", "change a container's resources");
     c->add_option("-r,--resources", resources, "linux.resources JSON file, - for stdin");
-    for (const char* flag : {"memory", "memory-reservation", "memory-swap", "pids-limit", "cpu-share",
-                             "cpu-quota", "cpu-period", "cpuset-cpus", "cpuset-mems", "blkio-weight"}) {
+    for (const char* flag :
+         {"memory", "memory-reservation", "memory-swap", "pids-limit", "cpu-share", "cpu-quota",
+          "cpu-period", "cpuset-cpus", "cpuset-mems", "blkio-weight"}) {
       c->add_option(std::string("--") + flag, update_values[flag]);
     }
     c->add_option("id", id)->required();
-    c->callback([this] { action = [this] {
+    c->callback([this] {
+      action = [this] {
         std::erase_if(update_values, [](const auto& kv) { return kv.second.empty(); });
         return cmd_update(global, id, resources, update_values);
-      }; });
+      };
+    });
 
     c = app.add_subcommand("events", "print a container's state events");
     c->add_flag("--stats", stats);

@@ -100,15 +100,16 @@ void Creation::load() {
   in.no_pivot = opts_.no_pivot;
   in.preserve_fds = opts_.preserve_fds;
   in.rootless = ::geteuid() != 0;
+  Cgroups cgroups;
+  if (!opts_.ablation.has(Ablate::Cgroups)) cgroups = Cgroups::plan(cfg_, opts_.id);
+  for (const auto& d : cgroups.dirs())
+    in.cgroups.emplace_back(d.controllers, d.path);
   BuiltPlan bp = build_plan(in);
   for (const auto& w : bp.warnings)
     log::warn(w);
-  Cgroups cgroups;
   if (opts_.ablation.has(Ablate::Cgroups)) {
     if (bp.outcome[Prim::Cgroups].requested) bp.outcome[Prim::Cgroups].ablated = true;
     bp.outcome[Prim::Cgroups].requested = false;
-  } else {
-    cgroups = Cgroups::plan(cfg_, opts_.id);
   }
   launch_.emplace(std::move(bp), std::move(cgroups), enforce_, object_for(opts_.id));
 }
@@ -287,12 +288,14 @@ nlohmann::ordered_json ordered(const nlohmann::json& j) {
   switch (j.type()) {
     case nlohmann::json::value_t::object: {
       nlohmann::ordered_json o = nlohmann::ordered_json::object();
-      for (const auto& [k, v] : j.items()) o[k] = ordered(v);
+      for (const auto& [k, v] : j.items())
+        o[k] = ordered(v);
       return o;
     }
     case nlohmann::json::value_t::array: {
       nlohmann::ordered_json a = nlohmann::ordered_json::array();
-      for (const auto& v : j) a.push_back(ordered(v));
+      for (const auto& v : j)
+        a.push_back(ordered(v));
       return a;
     }
     case nlohmann::json::value_t::string:
@@ -311,7 +314,8 @@ nlohmann::ordered_json ordered(const nlohmann::json& j) {
 }
 
 // Copies `keys` of `from` first, in that order, then the rest but `skip`.
-nlohmann::ordered_json in_order(const nlohmann::json& from, std::initializer_list<std::string_view> keys,
+nlohmann::ordered_json in_order(const nlohmann::json& from,
+                                std::initializer_list<std::string_view> keys,
                                 std::string_view skip = {}) {
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
   for (auto k : keys) {
@@ -326,17 +330,18 @@ nlohmann::ordered_json in_order(const nlohmann::json& from, std::initializer_lis
 }  // namespace
 
 nlohmann::ordered_json public_state(const nlohmann::json& state, const std::string& status) {
-  nlohmann::ordered_json out = in_order(
-      state, {"ociVersion", "id", "status", "pid", "bundle", "rootfs", "created", "owner",
-              "annotations", "hardening", "exit"},
-      "nyx");
+  nlohmann::ordered_json out = in_order(state,
+                                        {"ociVersion", "id", "status", "pid", "bundle", "rootfs",
+                                         "created", "owner", "annotations", "hardening", "exit"},
+                                        "nyx");
   out["status"] = status;
   if (state.contains("hardening")) {
     const nlohmann::json& h = state["hardening"];
     nlohmann::ordered_json hardening = in_order(h, {"mode", "level", "ablation", "primitives"});
     if (h.contains("primitives")) {
       std::vector<std::string_view> names;
-      for (std::size_t i = 0; i < kPrimCount; ++i) names.push_back(prim_name(static_cast<Prim>(i)));
+      for (std::size_t i = 0; i < kPrimCount; ++i)
+        names.push_back(prim_name(static_cast<Prim>(i)));
       nlohmann::ordered_json prims = nlohmann::ordered_json::object();
       for (auto n : names) {
         if (auto it = h["primitives"].find(n); it != h["primitives"].end()) {

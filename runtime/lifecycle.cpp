@@ -303,7 +303,8 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
   std::vector<std::size_t> width;
   for (const auto& r : rows) {
     width.resize(std::max(width.size(), r.size()), 12);
-    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size() + 3);
+    for (std::size_t i = 0; i < r.size(); ++i)
+      width[i] = std::max(width[i], r[i].size() + 3);
   }
   std::string out;
   for (const auto& r : rows) {
@@ -321,7 +322,8 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
 int cmd_list(const GlobalOptions& g, const std::string& format, bool quiet) {
   StateStore store(g.root);
   nlohmann::json all = nlohmann::json::array();
-  std::vector<std::vector<std::string>> rows = {{"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
+  std::vector<std::vector<std::string>> rows = {
+      {"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
   std::string ids;
   for (const auto& id : store.ids()) {
     auto dir = store.open(id, false);
@@ -389,9 +391,14 @@ std::int64_t parse_size(const std::string& flag, const std::string& text) {
   char* end = nullptr;
   long long v = std::strtoll(text.c_str(), &end, 10);
   std::string unit = end == nullptr ? "" : end;
-  for (char& c : unit) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (char& c : unit)
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   if (!unit.empty() && unit.back() == 'b') unit.pop_back();
-  long long mult = unit.empty() ? 1 : unit == "k" ? 1LL << 10 : unit == "m" ? 1LL << 20 : unit == "g" ? 1LL << 30 : 0;
+  long long mult = unit.empty()  ? 1
+                   : unit == "k" ? 1LL << 10
+                   : unit == "m" ? 1LL << 20
+                   : unit == "g" ? 1LL << 30
+                                 : 0;
   if (end == text.c_str() || mult == 0) throw Error("--" + flag, "invalid value \"" + text + "\"");
   return v < 0 ? v : v * mult;
 }
@@ -421,7 +428,8 @@ std::string read_resources(const std::string& file) {
   std::string text;
   char buf[8192];
   ssize_t n;
-  while ((n = ::read(fd.get(), buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(n));
+  while ((n = ::read(fd.get(), buf, sizeof buf)) > 0)
+    text.append(buf, static_cast<std::size_t>(n));
   return text;
 }
 
@@ -432,15 +440,14 @@ int cmd_update(const GlobalOptions& g, const std::string& id, const std::string&
   StateStore store(g.root);
   ContainerDir dir = must_open(store, id, true);
   nlohmann::json state = dir.read_state();
-  nlohmann::json res = resources_file.empty()
-                           ? nlohmann::json::object()
-                           : json_reader::parse_strict(read_resources(resources_file), "--resources");
+  nlohmann::json res = resources_file.empty() ? nlohmann::json::object()
+                                              : json_reader::parse_strict(
+                                                    read_resources(resources_file), "--resources");
   if (!res.is_object()) throw Error("--resources", "expected a JSON object (linux.resources)");
   res.merge_patch(resources_from_flags(values));
   // The config parser checks the object as it would linux.resources.
-  Config cfg = parse_config_json({{"ociVersion", "1.0.2"},
-                                  {"root", {{"path", "/"}}},
-                                  {"linux", {{"resources", res}}}});
+  Config cfg = parse_config_json(
+      {{"ociVersion", "1.0.2"}, {"root", {{"path", "/"}}}, {"linux", {{"resources", res}}}});
   Cgroups cg = Cgroups::from_json(state["nyx"].value("cgroups", nlohmann::json()));
   PrimOutcome out;
   cg.update(cfg.linux.resources, out);

@@ -100,11 +100,61 @@ mode_t device_type_bits(char type) {
   }
 }
 
+// A "cgroup" mount shows the container its own cgroups: on v1/hybrid hosts a tmpfs with one
+// read-only bind per hierarchy (runc's layout), on pure v2 the container's directory.
+void add_cgroup_mount(const std::string& rel, const ParsedOptions& opts, std::uint16_t index,
+                      const MountContext& ctx, PlanStorage& st) {
+  unsigned long bind_flags =
+      MS_REMOUNT | MS_BIND | (opts.flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC));
+  bool pure_v2 = ctx.cgroups.size() == 1 && ctx.cgroups[0].first.empty();
+  MountStep base;
+  base.index = index;
+  base.target = st.keep(rel);
+  base.strict_target = true;
+  if (pure_v2) {
+    MountStep s = base;
+    s.bind = true;
+    s.source = st.keep(ctx.cgroups[0].second);
+    s.flags = MS_BIND | MS_REC;
+    s.remount = bind_flags;
+    st.mount_steps.push_back(s);
+    return;
+  }
+  MountStep tmpfs = base;
+  tmpfs.fstype = "tmpfs";
+  tmpfs.source = "tmpfs";
+  tmpfs.flags = opts.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  tmpfs.data = "mode=755";
+  st.mount_steps.push_back(tmpfs);
+  for (const auto& [controllers, path] : ctx.cgroups) {
+    std::string name = controllers.empty() ? "unified" : controllers;
+    if (name.rfind("name=", 0) == 0) name = name.substr(5);
+    MountStep b = base;
+    b.target = st.keep(rel + "/" + name);
+    b.bind = true;
+    b.source = st.keep(path);
+    b.flags = MS_BIND;
+    b.remount = bind_flags;
+    st.mount_steps.push_back(b);
+  }
+  if ((opts.flags & MS_RDONLY) != 0) {
+    MountStep ro = tmpfs;
+    ro.remount_only = true;
+    ro.remount = MS_REMOUNT | tmpfs.flags | MS_RDONLY;
+    st.mount_steps.push_back(ro);
+  }
+}
+
 void add_config_mount(const Mount& m, std::size_t index, const MountContext& ctx, PlanStorage& st) {
   std::string object = "mounts[" + std::to_string(index) + "]";
   std::string rel = relative_in_root(m.destination);
   if (rel.empty()) throw Error(object + ".destination", "cannot mount over the container root");
   ParsedOptions opts = parse_mount_options(m.options);
+  if (m.type == "cgroup" || m.type == "cgroup2") {
+    check_in_root(ctx.rootfs, rel, object + ".destination", true);
+    add_cgroup_mount(rel, opts, static_cast<std::uint16_t>(index), ctx, st);
+    return;
+  }
   bool bind = opts.bind || m.type == "bind";
   bool strict = is_fs_with_fixed_target(m.type) || under_dev(rel);
   check_in_root(ctx.rootfs, rel, object + ".destination", strict);

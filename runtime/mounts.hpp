@@ -2,6 +2,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "bundle/config.hpp"
 #include "runtime/plan.hpp"
@@ -12,6 +14,9 @@ struct MountContext {
   std::string bundle;           // absolute bundle directory (relative bind sources start here)
   std::string rootfs;           // absolute rootfs
   bool user_namespace = false;  // device nodes are bound from the host instead of mknod
+  bool cgroup_namespace = false;
+  // The container's cgroup directories: {controllers ("" = unified), host path}.
+  std::vector<std::pair<std::string, std::string>> cgroups;
 };
 
 // Fills the mount part of `storage.plan`. Throws Error naming mounts[i].<field> for bad input.

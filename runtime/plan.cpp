@@ -158,7 +158,8 @@ void plan_filesystem(const PlanInput& in, BuiltPlan& bp) {
     }
   }
   if (mntns && !mounts.ablated) {
-    MountContext ctx{in.bundle, in.rootfs, bp.ns.new_user || static_cast<bool>(bp.ns.userns_join)};
+    MountContext ctx{in.bundle, in.rootfs, bp.ns.new_user || static_cast<bool>(bp.ns.userns_join),
+                     cfg.linux.find_namespace(NsType::Cgroup) != nullptr, in.cgroups};
     plan_mounts(cfg, ctx, st);
     plan.mounts = true;
   } else {

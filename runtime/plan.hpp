@@ -31,6 +31,7 @@ struct MountStep {
   bool bind = false;
   bool target_is_file = false;  // the mount point to create is a file (bind of a file)
   bool strict_target = false;   // no symlink at all on the way (proc, sysfs, /dev)
+  bool remount_only = false;    // only the MS_REMOUNT pass, on an existing mount point
   std::uint16_t index = 0;      // position in config mounts, for the record
 };
 

@@ -23,6 +23,8 @@ struct PlanInput {
   bool no_pivot = false;
   int preserve_fds = 0;
   bool rootless = false;  // the runtime itself is not root
+  // The container's cgroup directories, for "cgroup" mounts: {controllers, host path}.
+  std::vector<std::pair<std::string, std::string>> cgroups;
 };
 
 struct BuiltPlan {
