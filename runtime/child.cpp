@@ -107,12 +107,14 @@ void send_report() {
   ::_exit(1);
 }
 
-// Reports an error that makes running the harness impossible and exits.
-[[noreturn]] void fatal(const char* msg, int err) {
+// Reports an error that makes running the harness impossible and exits. The message gets the
+// error's text appended unless it already says it (`explained`).
+[[noreturn]] void fatal(const char* msg, int err, bool explained = false) {
   g_report.kind = ChildMsg::Fatal;
   g_report.fatal_errno = err;
   Buf b(g_report.fatal_msg, sizeof g_report.fatal_msg);
   b.add(msg);
+  if (err != 0 && !explained) b.add(": ").add(err_text(err));
   send_report();
   ::_exit(1);
 }
@@ -603,7 +605,7 @@ void enter_cwd(const ChildPlan& p) {
     int err = errno;
     Buf b(msg, sizeof msg);
     b.add("process.cwd: chdir \"").add(p.cwd).add("\": ").add(err_text(err));
-    fatal(msg, err);
+    fatal(msg, err, true);
   }
   // A cwd reached through a leaked fd lies outside the root; the kernel then prefixes
   // getcwd's answer with "(unreachable)".
@@ -612,7 +614,7 @@ void enter_cwd(const ChildPlan& p) {
   if (n < 0 || cwd[0] != '/') {
     Buf b(msg, sizeof msg);
     b.add("process.cwd: \"").add(p.cwd).add("\" is outside the container root");
-    fatal(msg, EXDEV);
+    fatal(msg, EXDEV, true);
   }
 }
 
@@ -648,7 +650,7 @@ void find_executable(const ChildPlan& p, char (&out)[PATH_MAX]) {
     b.add("exec: \"").add(arg0).add("\": ");
     if (err == ENOENT || err == ENOTDIR) b.add("stat ").add(arg0).add(": ");
     b.add(err_text(err));
-    fatal(msg, err);
+    fatal(msg, err, true);
   }
   const char* path = p.path_env != nullptr
                          ? p.path_env
@@ -672,7 +674,7 @@ void find_executable(const ChildPlan& p, char (&out)[PATH_MAX]) {
   Buf b(msg, sizeof msg);
   b.add("exec: \"").add(arg0).add("\": ");
   b.add(first_err == EACCES ? "permission denied" : "executable file not found in $PATH");
-  fatal(msg, first_err != 0 ? first_err : ENOENT);
+  fatal(msg, first_err != 0 ? first_err : ENOENT, true);
 }
 
 // Sends `fd` to the parent with SCM_RIGHTS, tagged as a Console message.

@@ -116,6 +116,8 @@ const std::string& shared_rootfs() {
     char tmpl[] = "/tmp/nyx-it-rootfs.XXXXXX";
     if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp");
     rootfs_dir = tmpl;
+    // mkdtemp makes 0700: a user-namespace root (an unprivileged host uid) could not enter it.
+    chmod(rootfs_dir.c_str(), 0755);
     make_rootfs(rootfs_dir);
     atexit(remove_rootfs);
   });
@@ -126,6 +128,7 @@ Sandbox::Sandbox() {
   char tmpl[] = "/tmp/nyx-it.XXXXXX";
   if (mkdtemp(tmpl) == nullptr) throw std::runtime_error("mkdtemp");
   dir = tmpl;
+  chmod(dir.c_str(), 0755);
   root = dir + "/root";
   bundle = dir + "/bundle";
   mkdir(bundle.c_str(), 0755);
