@@ -92,15 +92,21 @@ std::optional<double> annotation_timeout(const Config& cfg) {
   return v;
 }
 
-void run_poststart(const CreatedContainer& c) {
-  if (c.config.hooks.poststart.empty()) return;
-  std::vector<HookRun> runs;
-  run_hooks(c.config.hooks, HookPoint::Poststart, public_state(c.state, "running").dump(), 0, false,
-            runs);
-  for (const auto& r : runs) {
-    if (!r.ok())
-      log::warn("poststart hook " + r.path + " failed (exit " + std::to_string(r.exit_code) + ")");
+// Runs poststart hooks (failures are warnings) and appends every run to the state's record.
+void run_poststart(const Hooks& hooks, nlohmann::json& state, std::vector<HookRun>& runs) {
+  if (!hooks.poststart.empty()) {
+    run_hooks(hooks, HookPoint::Poststart, public_state(state, "running").dump(), 0, false, runs);
+    for (const auto& r : runs) {
+      if (r.point == HookPoint::Poststart && !r.ok()) {
+        log::warn("poststart hook " + r.path + " failed (exit " + std::to_string(r.exit_code) +
+                  ")");
+      }
+    }
   }
+  nlohmann::json& rec = state["hardening"]["hooks"];
+  if (!rec.is_array()) rec = nlohmann::json::array();
+  for (const auto& r : runs)
+    rec.push_back(r.to_json());
 }
 
 // Orphans re-parented to us (no pid namespace) are reaped so nothing is left as a zombie.
@@ -139,11 +145,10 @@ int cmd_start(const GlobalOptions& g, const std::string& id) {
                                     ? "cannot start a container that has stopped"
                                     : "cannot start an already " + status + " container");
   }
-  Hooks hooks = hooks_from_json(
-      state.value("nyx", nlohmann::json::object()).value("hooks", nlohmann::json()));
+  Hooks hooks = stored_hooks(state);
   pid_t pid = state.value("pid", 0);
+  std::vector<HookRun> runs;
   if (!hooks.start_container.empty()) {
-    std::vector<HookRun> runs;
     try {
       run_hooks(hooks, HookPoint::StartContainer, public_state(state, "created").dump(), pid, true,
                 runs);
@@ -160,14 +165,9 @@ int cmd_start(const GlobalOptions& g, const std::string& id) {
   ::poll(&pfd, 1, 30000);
   fifo.reset();
   ::unlink(dir.fifo_path().c_str());
-  if (!hooks.poststart.empty()) {
-    std::vector<HookRun> runs;
-    run_hooks(hooks, HookPoint::Poststart, public_state(state, "running").dump(), 0, false, runs);
-    for (const auto& r : runs) {
-      if (!r.ok())
-        log::warn("poststart hook " + r.path + " failed (exit " + std::to_string(r.exit_code) +
-                  ")");
-    }
+  if (!hooks.start_container.empty() || !hooks.poststart.empty()) {
+    run_poststart(hooks, state, runs);
+    dir.write_state(state);
   }
   return 0;
 }
@@ -181,7 +181,9 @@ int cmd_run(const GlobalOptions& g, RunOptions opts) {
     c.keep();
     c.send(ParentMsg::Start);
     if (generated) print(opts.create.id + "\n");
-    run_poststart(c);
+    std::vector<HookRun> runs;
+    run_poststart(c.config.hooks, c.state, runs);
+    if (!runs.empty()) c.dir->write_state(c.state);
     return 0;
   }
   // Signals that arrive while the container starts queue up, then go to the harness.
@@ -190,7 +192,8 @@ int cmd_run(const GlobalOptions& g, RunOptions opts) {
   CreatedContainer c = create_container(store, opts.create);
   c.dir->unlock();
   c.send(ParentMsg::Start);
-  run_poststart(c);
+  std::vector<HookRun> runs;
+  run_poststart(c.config.hooks, c.state, runs);
   std::optional<double> timeout = opts.timeout_s ? opts.timeout_s : annotation_timeout(c.config);
   WaitResult res = wait_foreground(c.init, c.console_master.get(), timeout, signals,
                                    [&c] { kill_container(*c.dir, &c.state); });
