@@ -257,6 +257,9 @@ static constexpr string_view kBase[] = {
     "getresgid",
     "getgroups",
     "capget",
+    // capset can only lower capabilities without CAP_SETPCAP; the runtime needs it after the
+    // filter is loaded when noNewPrivileges is false (docs/seccomp.md).
+    "capset",
     "uname",
     "sysinfo",
     "getrandom",
@@ -283,7 +286,7 @@ static constexpr string_view kNet[] = {
 
 static constexpr string_view kSetuid[] = {
     "setuid",    "setgid",   "setreuid", "setregid",  "setresuid",
-    "setresgid", "setfsuid", "setfsgid", "setgroups", "capset",
+    "setresgid", "setfsuid", "setfsgid", "setgroups",
 };
 
 static constexpr string_view kPtrace[] = {

@@ -768,14 +768,40 @@ void wait_for_start(const ChildPlan& p) {
   ::_exit(err == ENOENT ? 127 : 126);
 }
 
+// Makes every permitted capability effective: loading a filter without no_new_privs needs
+// CAP_SYS_ADMIN, which the user switch took out of the effective set.
+int raise_effective() {
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (::syscall(SYS_capget, &hdr, data) < 0) return errno;
+  for (auto& d : data)
+    d.effective = d.permitted;
+  return ::syscall(SYS_capset, &hdr, data) < 0 ? errno : 0;
+}
+
+// Step 8, and step 9 when noNewPrivileges is false. Then the kernel wants CAP_SYS_ADMIN to load
+// the filter, so it is loaded after the user switch and before the final capability drop,
+// which leaves only capset, prctl and the runtime's read/write/execve after the filter.
 void user_and_caps(const ChildPlan& p) {
   int cap_err = p.set_caps ? drop_bounding(p) : 0;
-  if (p.seccomp != nullptr && p.seccomp_early) record(Prim::Seccomp, load_seccomp(p));
+  bool early = p.seccomp != nullptr && p.seccomp_early;
+  // Without capability sets a non-root user loses every capability at the switch: load first.
+  if (early && !p.set_caps) record(Prim::Seccomp, load_seccomp(p));
   switch_user(p);
-  if (p.set_caps) {
-    if (cap_err == 0) cap_err = set_cap_sets(p);
-    record(Prim::Capabilities, cap_err);
+  if (early && p.set_caps) {
+    int err = raise_effective();
+    record(Prim::Seccomp, err != 0 ? err : load_seccomp(p));
   }
+  if (!p.set_caps) return;
+  if (cap_err == 0) cap_err = set_cap_sets(p);
+  if (early && cap_err != 0) {
+    // Running on with the capabilities raised for the load would be more than was asked.
+    fatal(
+        "capabilities: cannot drop them after loading the seccomp filter (with noNewPrivileges "
+        "false the filter must allow capset and prctl)",
+        cap_err);
+  }
+  record(Prim::Capabilities, cap_err);
 }
 
 void prepare_process(const ChildPlan& p) {
