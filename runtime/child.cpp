@@ -154,7 +154,7 @@ int sys_errno(long rc) {
 // Closes every fd but stdio, the preserved ones and the plan's own, so no host fd (a cgroup
 // directory, a state dir) can be reached through /proc/self/fd before execve (CVE-2024-21626).
 void close_other_fds(const ChildPlan& p) {
-  unsigned first = 3u + static_cast<unsigned>(p.preserve_fds);
+  unsigned first = 3;
   for (int fd : p.keep_fds) {
     if (static_cast<unsigned>(fd) < first) continue;
     if (static_cast<unsigned>(fd) > first) {
@@ -163,7 +163,7 @@ void close_other_fds(const ChildPlan& p) {
     first = static_cast<unsigned>(fd) + 1;
   }
   ::syscall(SYS_close_range, first, ~0U, 0);
-  for (int fd = 3; fd < 3 + p.preserve_fds; ++fd)
+  for (int fd : p.preserved)
     ::fcntl(fd, F_SETFD, 0);
 }
 
@@ -382,6 +382,9 @@ int prepare_root(const ChildPlan& p) {
 }
 
 void do_mounts(const ChildPlan& p, int rootfd) {
+  bool any = !p.mount_steps.empty() || p.setup_dev || !p.devices.empty() ||
+             !p.masked_paths.empty() || !p.readonly_paths.empty();
+  if (!any) return;
   for (const MountStep& m : p.mount_steps) {
     int err = mount_one(rootfd, m);
     if (err != 0) {

@@ -98,7 +98,7 @@ void Creation::load() {
   in.ablation = opts_.ablation;
   in.enforce = enforce_;
   in.no_pivot = opts_.no_pivot;
-  in.preserve_fds = opts_.preserve_fds;
+  in.preserved = opts_.preserved;
   in.rootless = ::geteuid() != 0;
   Cgroups cgroups;
   if (!opts_.ablation.has(Ablate::Cgroups)) cgroups = Cgroups::plan(cfg_, opts_.id);

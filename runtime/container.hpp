@@ -25,6 +25,7 @@ struct CreateOptions {
   std::string console_socket;
   bool no_pivot = false;
   int preserve_fds = 0;
+  std::vector<int> preserved;  // which of 3..3+preserve_fds-1 the caller really had open
   Ablation ablation;
   bool enforce = false;
   StartMode mode = StartMode::Create;

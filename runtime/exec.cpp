@@ -113,6 +113,7 @@ void record_exec(const StateStore& store, const std::string& id, pid_t pid,
 }  // namespace
 
 int cmd_exec(const GlobalOptions& g, const ExecOptions& o) {
+  std::vector<int> preserved = reserve_preserved_fds(o.preserve_fds);
   StateStore store(g.root);
   auto dir = store.open(o.id, false);
   if (!dir) throw Error(object_for(o.id), "does not exist");
@@ -135,7 +136,7 @@ int cmd_exec(const GlobalOptions& g, const ExecOptions& o) {
   in.cfg = &cfg;
   in.rootfs = state.value("rootfs", "/");
   in.bundle = state.value("bundle", "/");
-  in.preserve_fds = o.preserve_fds;
+  in.preserved = preserved;
   in.rootless = ::geteuid() != 0;
   BuiltPlan bp = build_plan(in);
   bp.outcome[Prim::Mounts] = PrimOutcome{};

@@ -128,7 +128,8 @@ int cmd_spec(const SpecOptions& opts, const std::string& bundle) {
   return 0;
 }
 
-int cmd_create(const GlobalOptions& g, const CreateOptions& opts) {
+int cmd_create(const GlobalOptions& g, CreateOptions opts) {
+  opts.preserved = reserve_preserved_fds(opts.preserve_fds);
   StateStore store(g.root);
   CreatedContainer c = create_container(store, opts);
   c.keep();
@@ -173,6 +174,7 @@ int cmd_start(const GlobalOptions& g, const std::string& id) {
 }
 
 int cmd_run(const GlobalOptions& g, RunOptions opts) {
+  opts.create.preserved = reserve_preserved_fds(opts.create.preserve_fds);
   bool generated = resolve_run_target(opts);
   opts.create.mode = opts.detach ? StartMode::RunDetached : StartMode::Run;
   StateStore store(g.root);

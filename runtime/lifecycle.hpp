@@ -43,7 +43,7 @@ struct ExecOptions {
 };
 
 int cmd_spec(const SpecOptions& opts, const std::string& bundle);
-int cmd_create(const GlobalOptions& g, const CreateOptions& opts);
+int cmd_create(const GlobalOptions& g, CreateOptions opts);
 int cmd_start(const GlobalOptions& g, const std::string& id);
 int cmd_run(const GlobalOptions& g, RunOptions opts);
 int cmd_state(const GlobalOptions& g, const std::string& id);

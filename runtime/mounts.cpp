@@ -284,27 +284,20 @@ void plan_mounts(const Config& cfg, const MountContext& ctx, PlanStorage& st) {
   for (const auto& r : cfg.linux.readonly_paths) {
     st.readonly.push_back(st.keep(relative_in_root(r)));
   }
-  for (const auto& [key, value] : cfg.linux.sysctl) {
-    std::string path = "/proc/sys/" + key;
-    for (char& c : path) {
-      if (c == '.') c = '/';
-    }
-    st.sysctls.push_back(SysctlStep{st.keep(path), st.keep(value)});
-  }
-  unsigned long prop = MS_SLAVE | MS_REC;
-  for (const auto& p : kPropagations) {
-    if (p.name == cfg.linux.rootfs_propagation) prop = p.flags;
-  }
   ChildPlan& plan = st.plan;
-  plan.rootfs = st.keep(ctx.rootfs);
-  plan.root_propagation = prop;
   plan.mount_steps = st.mount_steps;
   plan.devices = st.devices;
   plan.dev_links = st.dev_links;
   plan.dev_dirs = st.dev_dirs;
   plan.masked_paths = st.masked;
   plan.readonly_paths = st.readonly;
-  plan.sysctls = st.sysctls;
+}
+
+unsigned long rootfs_propagation_flags(const std::string& name) {
+  for (const auto& p : kPropagations) {
+    if (p.name == name) return p.flags;
+  }
+  return MS_SLAVE | MS_REC;
 }
 
 }  // namespace nyx

@@ -22,6 +22,9 @@ struct MountContext {
 // Fills the mount part of `storage.plan`. Throws Error naming mounts[i].<field> for bad input.
 void plan_mounts(const Config& cfg, const MountContext& ctx, PlanStorage& storage);
 
+// linux.rootfsPropagation as mount(2) flags; rslave when unset.
+unsigned long rootfs_propagation_flags(const std::string& name);
+
 // Parses one option list into mount(2) flags; exposed for tests.
 struct ParsedOptions {
   unsigned long flags = 0;        // MS_* to set

@@ -1,5 +1,7 @@
 #include <sys/resource.h>
 
+#include <algorithm>
+
 #include "bundle/seccomp_groups.hpp"
 #include "runtime/capabilities.hpp"
 #include "runtime/error.hpp"
@@ -157,27 +159,26 @@ void plan_filesystem(const PlanInput& in, BuiltPlan& bp) {
       mounts.requested = true;
     }
   }
+  // A mount namespace of its own gets the rootfs bind-mounted and pivot_root, even when the
+  // config's mounts are ablated.
+  plan.mounts = mntns;
+  plan.rootfs = st.keep(in.rootfs);
+  plan.root_propagation = rootfs_propagation_flags(cfg.linux.rootfs_propagation);
   if (mntns && !mounts.ablated) {
     MountContext ctx{in.bundle, in.rootfs, bp.ns.new_user || static_cast<bool>(bp.ns.userns_join),
                      cfg.linux.find_namespace(NsType::Cgroup) != nullptr, in.cgroups};
     plan_mounts(cfg, ctx, st);
-    plan.mounts = true;
-  } else {
-    plan.rootfs = st.keep(in.rootfs);
-    if (mounts.requested) mounts.detail["reason"] = "the container has no mount namespace";
+  } else if (mounts.requested) {
+    mounts.detail["reason"] = "the container has no mount namespace";
   }
   if (!cfg.linux.sysctl.empty()) {
     bp.outcome[Prim::Sysctl].requested = true;
-    if (!mntns) {
-      // Without our own mount namespace the sysctls were not planned by plan_mounts.
-      for (const auto& [key, value] : cfg.linux.sysctl) {
-        std::string path = "/proc/sys/" + key;
-        for (char& c : path)
-          c = c == '.' ? '/' : c;
-        st.sysctls.push_back(SysctlStep{st.keep(path), st.keep(value)});
-      }
-      plan.sysctls = st.sysctls;
+    for (const auto& [key, value] : cfg.linux.sysctl) {
+      std::string path = "/proc/sys/" + key;
+      std::replace(path.begin(), path.end(), '.', '/');
+      st.sysctls.push_back(SysctlStep{st.keep(path), st.keep(value)});
     }
+    plan.sysctls = st.sysctls;
   }
   PrimOutcome& root = bp.outcome[Prim::Root];
   root.requested = mntns;
@@ -217,7 +218,9 @@ BuiltPlan build_plan(const PlanInput& in) {
   bp.storage = std::make_unique<PlanStorage>();
   PlanStorage& st = *bp.storage;
   ChildPlan& plan = st.plan;
-  plan.preserve_fds = in.preserve_fds;
+  st.preserved = in.preserved;
+  st.keep_fds = in.preserved;
+  plan.preserved = st.preserved;
 
   if (proc.no_new_privileges) {
     PrimOutcome& o = bp.outcome[Prim::NoNewPrivs];

@@ -73,13 +73,13 @@ inline constexpr std::size_t kMaxChildFds = 16;
 
 struct ChildPlan {
   // Synchronisation with the parent.
-  int sock = -1;                  // child end of the status socket (SOCK_SEQPACKET)
-  int exec_fifo = -1;             // create mode: blocks here until `start`; -1: released via sock
-  bool wait_for_go = false;       // maps to write or cgroups to join before the child continues
-  bool hooks_stop = false;        // pause before pivot_root so the parent can run hooks
-  bool join_only = false;         // exec: joins a running container, whose root it already has
-  std::span<const int> keep_fds;  // sorted fds the child keeps open until execve
-  int preserve_fds = 0;           // fds 3 .. 3+N-1 are handed to the container
+  int sock = -1;                   // child end of the status socket (SOCK_SEQPACKET)
+  int exec_fifo = -1;              // create mode: blocks here until `start`; -1: released via sock
+  bool wait_for_go = false;        // maps to write or cgroups to join before the child continues
+  bool hooks_stop = false;         // pause before pivot_root so the parent can run hooks
+  bool join_only = false;          // exec: joins a running container, whose root it already has
+  std::span<const int> keep_fds;   // sorted fds the child keeps open (preserved ones included)
+  std::span<const int> preserved;  // the caller's fds handed to the container (--preserve-fds)
 
   // 1-4
   bool no_new_privs = false;
@@ -188,6 +188,7 @@ struct PlanStorage {
   std::vector<const char*> argv;
   std::vector<const char*> envp;
   std::vector<int> keep_fds;
+  std::vector<int> preserved;
   std::vector<sock_filter> seccomp_code;
   sock_fprog seccomp_prog{};
 

@@ -21,8 +21,8 @@ struct PlanInput {
   Ablation ablation;
   bool enforce = false;
   bool no_pivot = false;
-  int preserve_fds = 0;
-  bool rootless = false;  // the runtime itself is not root
+  std::vector<int> preserved;  // fds of the caller handed to the container
+  bool rootless = false;       // the runtime itself is not root
   // The container's cgroup directories, for "cgroup" mounts: {controllers, host path}.
   std::vector<std::pair<std::string, std::string>> cgroups;
 };

@@ -94,6 +94,22 @@ bool keep_child(int sock) {
   return n == 1 && ack == c;
 }
 
+std::vector<int> reserve_preserved_fds(int count) {
+  std::vector<int> open_fds;
+  for (int fd = 3; fd < 3 + count; ++fd) {
+    if (::fcntl(fd, F_GETFD) >= 0) {
+      open_fds.push_back(fd);
+      continue;
+    }
+    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null >= 0 && null != fd) {
+      ::dup3(null, fd, O_CLOEXEC);
+      ::close(null);
+    }
+  }
+  return open_fds;
+}
+
 int exit_code_of(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);

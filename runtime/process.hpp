@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "runtime/fd.hpp"
 #include "runtime/plan.hpp"
@@ -36,6 +37,11 @@ int send_signal(int pidfd, int sig);
 // Waits until the process behind `pidfd` has exited or `timeout_ms` passed (-1: forever).
 // Returns true when it exited.
 bool wait_exit(int pidfd, int timeout_ms);
+
+// --preserve-fds N hands the caller's fds among 3..3+N-1 to the container; returns those that
+// are open. The others are filled with close-on-exec /dev/null placeholders, so that no fd the
+// runtime opens later takes their number and reaches the container.
+std::vector<int> reserve_preserved_fds(int count);
 
 // Decodes a wait status into the shell convention: the exit code, or 128+N for signal N.
 int exit_code_of(int wait_status);
