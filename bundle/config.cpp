@@ -340,14 +340,26 @@ Config load_config(const std::string& path) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer. O_NOFOLLOW: a config.json that is a
   // symlink could point anywhere on the host.
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY));
+  struct stat st {};
   if (!fd) {
     int err = errno;
     if (err == ELOOP) throw Error(path, "is a symlink; config.json must be a regular file");
+    // A socket cannot be opened (ENXIO): say what it is rather than the errno.
+    if (::lstat(path.c_str(), &st) == 0 && S_ISSOCK(st.st_mode)) {
+      throw Error(path, "is a socket; config.json must be a regular file");
+    }
     throw Error(path, "cannot open", err);
   }
-  struct stat st {};
   if (::fstat(fd.get(), &st) != 0) throw_errno(path, "cannot stat");
-  if (!S_ISREG(st.st_mode)) throw Error(path, "is not a regular file");
+  if (!S_ISREG(st.st_mode)) {
+    const char* kind = S_ISFIFO(st.st_mode)   ? "a FIFO"
+                       : S_ISDIR(st.st_mode)  ? "a directory"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "not a regular file";
+    throw Error(path, std::string("is ") + kind + "; config.json must be a regular file");
+  }
   if (static_cast<std::uint64_t>(st.st_size) > kMaxConfigBytes) {
     throw Error(path, "is " + std::to_string(st.st_size) + " bytes, more than the limit of " +
                           std::to_string(kMaxConfigBytes));

@@ -132,7 +132,9 @@ std::vector<Device> parse_devices(const json& v, const Path& p) {
       d.minor = *minor;
     }
     d.file_mode = opt_u32(v[i], "fileMode", dp);
-    if (d.file_mode && *d.file_mode > 07777) fail(dp / "fileMode", "out of range");
+    // podman (--privileged, --device) passes the host's whole st_mode, file type bits included,
+    // as runc accepts: only the permission bits are used, the type comes from "type".
+    if (d.file_mode && *d.file_mode > 0177777) fail(dp / "fileMode", "out of range");
     d.uid = opt_u32(v[i], "uid", dp);
     d.gid = opt_u32(v[i], "gid", dp);
     out.push_back(std::move(d));

@@ -225,6 +225,12 @@ json parse_strict(std::string_view text, std::string_view what, std::size_t max_
     }
     auto colon = msg.find("] ");
     throw Error(std::string(what), colon == std::string::npos ? msg : msg.substr(colon + 2));
+  } catch (const json::out_of_range& e) {
+    // A number beyond double's range ("1e400"): nlohmann reports it as out_of_range, without a
+    // position. Found by fuzzing (tests/fuzz/regressions/number-overflow.json).
+    std::string msg = e.what();
+    auto colon = msg.find("] ");
+    throw Error(std::string(what), colon == std::string::npos ? msg : msg.substr(colon + 2));
   }
 }
 

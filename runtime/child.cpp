@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -381,10 +382,41 @@ int prepare_root(const ChildPlan& p) {
   return fd < 0 ? -errno : fd;
 }
 
+// With a mount namespace the sysctls go through the container's own /proc (rootfd >= 0) before
+// readonlyPaths make /proc/sys read-only (podman lists it), as runc orders them. The file must
+// be reached without symlinks and be on procfs, so a crafted rootfs cannot redirect the write.
+void apply_sysctls(const ChildPlan& p, int rootfd) {
+  for (const SysctlStep& s : p.sysctls) {
+    int fd = -1;
+    if (rootfd >= 0) {
+      open_how how{};
+      how.flags = O_WRONLY | O_CLOEXEC;
+      how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+      fd = static_cast<int>(::syscall(SYS_openat2, rootfd, s.path + 1, &how, sizeof how));
+    } else {
+      fd = ::open(s.path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    }
+    int err = fd < 0 ? errno : 0;
+    if (fd >= 0) {
+      struct statfs sf {};
+      if (::fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC) {
+        err = EXDEV;
+      } else if (::write(fd, s.value, std::strlen(s.value)) < 0) {
+        err = errno;
+      }
+      ::close(fd);
+    }
+    record(Prim::Sysctl, err);
+  }
+}
+
+bool mounts_any(const ChildPlan& p) {
+  return !p.mount_steps.empty() || p.setup_dev || !p.devices.empty() || !p.masked_paths.empty() ||
+         !p.readonly_paths.empty();
+}
+
 void do_mounts(const ChildPlan& p, int rootfd) {
-  bool any = !p.mount_steps.empty() || p.setup_dev || !p.devices.empty() ||
-             !p.masked_paths.empty() || !p.readonly_paths.empty();
-  if (!any) return;
+  if (!mounts_any(p)) return;
   for (const MountStep& m : p.mount_steps) {
     int err = mount_one(rootfd, m);
     if (err != 0) {
@@ -397,6 +429,7 @@ void do_mounts(const ChildPlan& p, int rootfd) {
   if (p.setup_dev || !p.devices.empty()) {
     record(Prim::Mounts, setup_dev(p, rootfd));
   }
+  apply_sysctls(p, rootfd);
   for (const char* m : p.masked_paths)
     record(Prim::Mounts, mask_path(rootfd, m));
   for (const char* r : p.readonly_paths)
@@ -454,18 +487,6 @@ void change_root(const ChildPlan& p, int rootfd) {
         sys_errno(::mount(nullptr, "/", nullptr, MS_REMOUNT | MS_BIND | MS_RDONLY | keep, nullptr));
   }
   record(Prim::Root, err);
-}
-
-void apply_sysctls(const ChildPlan& p) {
-  for (const SysctlStep& s : p.sysctls) {
-    int fd = ::open(s.path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-    int err = fd < 0 ? errno : 0;
-    if (fd >= 0) {
-      if (::write(fd, s.value, std::strlen(s.value)) < 0) err = errno;
-      ::close(fd);
-    }
-    record(Prim::Sysctl, err);
-  }
 }
 
 // ---- step 5: namespaces joined or created here ------------------------------------------
@@ -873,11 +894,15 @@ void run_child(const ChildPlan& p) {
 
   // 6-7
   int exe_fd = p.join_only ? -1 : build_root(p);
-  apply_sysctls(p);
+  if (p.join_only || !p.mounts || !mounts_any(p)) apply_sysctls(p, -1);
   prepare_process(p);
 
   // 8
   user_and_caps(p);
+  // A change of uid clears the parent-death signal (commit_creds): arm it again and re-check
+  // that the runtime is still there, so a killed `run` never leaves its harness behind.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP)) != 0) die_quietly();
   ::umask(static_cast<mode_t>(p.umask));
   enter_cwd(p);
   char exe[PATH_MAX] = "";

@@ -4,9 +4,11 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <set>
+#include <string_view>
 
 #include "runtime/error.hpp"
 #include "runtime/lifecycle.hpp"
@@ -56,7 +58,10 @@ struct Cli {
   ExecOptions exec;
   std::function<int()> action;
 
-  Cli() {
+  // Only the subcommand named on the command line is built (all of them when there is none,
+  // for help and errors): CLI11 options are costly to construct, and every container start
+  // pays for them (docs/benchmarks.md).
+  explicit Cli(std::string_view command) : only(command) {
     app.set_version_flag("-v,--version", std::string(kVersion));
     app.add_option("--root", global.root, "state directory");
     app.add_option("--log", log_path, "log file");
@@ -69,12 +74,15 @@ struct Cli {
     app.add_option("--rootless", rootless, "accepted for compatibility");
     app.require_subcommand(1);
     app.fallthrough();
-    add_spec();
-    add_create();
-    add_run();
+    if (want("spec")) add_spec();
+    if (want("create")) add_create();
+    if (want("run")) add_run();
     add_simple();
-    add_exec();
+    if (want("exec")) add_exec();
   }
+
+  std::string_view only;  // "" builds every subcommand, "-" none
+  bool want(std::string_view name) const { return only.empty() || only == name; }
 
   void add_lifecycle_flags(CLI::App* c, CreateOptions& o, std::string& ablation) {
     c->add_option("-b,--bundle", o.bundle, "bundle directory");
@@ -143,67 +151,90 @@ struct Cli {
   }
 
   void add_simple() {
-    CLI::App* c = app.add_subcommand("start", "start a created container");
-    c->add_option("id", id)->required();
-    c->callback([this] { action = [this] { return cmd_start(global, id); }; });
-
-    c = app.add_subcommand("state", "print the state of a container");
-    c->add_option("id", id)->required();
-    c->callback([this] { action = [this] { return cmd_state(global, id); }; });
-
-    c = app.add_subcommand("kill", "send a signal to a container");
-    c->add_flag("-a,--all", all, "signal every process of the container");
-    c->add_option("id", id)->required();
-    c->add_option("signal", signal);
-    c->callback([this] { action = [this] { return cmd_kill(global, id, signal, all); }; });
-
-    c = app.add_subcommand("delete", "delete a container");
-    c->add_flag("-f,--force", force, "kill it first if it is running");
-    c->add_option("id", id)->required();
-    c->callback([this] { action = [this] { return cmd_delete(global, id, force); }; });
-
-    c = app.add_subcommand("list", "list containers");
-    c->add_option("-f,--format", format)->check(CLI::IsMember({"table", "json"}));
-    c->add_flag("-q,--quiet", quiet);
-    c->callback([this] { action = [this] { return cmd_list(global, format, quiet); }; });
-
-    c = app.add_subcommand("pause", "freeze every process of a container");
-    c->add_option("id", id)->required();
-    c->callback([this] { action = [this] { return cmd_pause(global, id, true); }; });
-
-    c = app.add_subcommand("resume", "thaw a paused container");
-    c->add_option("id", id)->required();
-    c->callback([this] { action = [this] { return cmd_pause(global, id, false); }; });
-
-    c = app.add_subcommand("ps", "list a container's processes");
-    c->add_option("-f,--format", format)->check(CLI::IsMember({"table", "json"}));
-    c->add_option("id", id)->required();
-    c->add_option("ps_args", ps_args);
-    c->callback([this] { action = [this] { return cmd_ps(global, id, format, ps_args); }; });
-
-    c = app.add_subcommand("update", "change a container's resources");
-    c->add_option("-r,--resources", resources, "linux.resources JSON file, - for stdin");
-    for (const char* flag :
-         {"memory", "memory-reservation", "memory-swap", "pids-limit", "cpu-share", "cpu-quota",
-          "cpu-period", "cpuset-cpus", "cpuset-mems", "blkio-weight"}) {
-      c->add_option(std::string("--") + flag, update_values[flag]);
+    CLI::App* c = nullptr;
+    if (want("start")) {
+      c = app.add_subcommand("start", "start a created container");
+      c->add_option("id", id)->required();
+      c->callback([this] { action = [this] { return cmd_start(global, id); }; });
     }
-    c->add_option("id", id)->required();
-    c->callback([this] {
-      action = [this] {
-        std::erase_if(update_values, [](const auto& kv) { return kv.second.empty(); });
-        return cmd_update(global, id, resources, update_values);
-      };
-    });
 
-    c = app.add_subcommand("events", "print a container's state events");
-    c->add_flag("--stats", stats);
-    c->add_option("--interval", interval);
-    c->add_option("id", id)->required();
-    c->callback([this] { action = [this] { return cmd_events(global, id, stats, interval); }; });
+    if (want("state")) {
+      c = app.add_subcommand("state", "print the state of a container");
+      c->add_option("id", id)->required();
+      c->callback([this] { action = [this] { return cmd_state(global, id); }; });
+    }
 
-    c = app.add_subcommand("features", "print the runtime's features");
-    c->callback([this] { action = [this] { return cmd_features(); }; });
+    if (want("kill")) {
+      c = app.add_subcommand("kill", "send a signal to a container");
+      c->add_flag("-a,--all", all, "signal every process of the container");
+      c->add_option("id", id)->required();
+      c->add_option("signal", signal);
+      c->callback([this] { action = [this] { return cmd_kill(global, id, signal, all); }; });
+    }
+
+    if (want("delete")) {
+      c = app.add_subcommand("delete", "delete a container");
+      c->add_flag("-f,--force", force, "kill it first if it is running");
+      c->add_option("id", id)->required();
+      c->callback([this] { action = [this] { return cmd_delete(global, id, force); }; });
+    }
+
+    if (want("list")) {
+      c = app.add_subcommand("list", "list containers");
+      c->add_option("-f,--format", format)->check(CLI::IsMember({"table", "json"}));
+      c->add_flag("-q,--quiet", quiet);
+      c->callback([this] { action = [this] { return cmd_list(global, format, quiet); }; });
+    }
+
+    if (want("pause")) {
+      c = app.add_subcommand("pause", "freeze every process of a container");
+      c->add_option("id", id)->required();
+      c->callback([this] { action = [this] { return cmd_pause(global, id, true); }; });
+    }
+
+    if (want("resume")) {
+      c = app.add_subcommand("resume", "thaw a paused container");
+      c->add_option("id", id)->required();
+      c->callback([this] { action = [this] { return cmd_pause(global, id, false); }; });
+    }
+
+    if (want("ps")) {
+      c = app.add_subcommand("ps", "list a container's processes");
+      c->add_option("-f,--format", format)->check(CLI::IsMember({"table", "json"}));
+      c->add_option("id", id)->required();
+      c->add_option("ps_args", ps_args);
+      c->callback([this] { action = [this] { return cmd_ps(global, id, format, ps_args); }; });
+    }
+
+    if (want("update")) {
+      c = app.add_subcommand("update", "change a container's resources");
+      c->add_option("-r,--resources", resources, "linux.resources JSON file, - for stdin");
+      for (const char* flag :
+           {"memory", "memory-reservation", "memory-swap", "pids-limit", "cpu-share", "cpu-quota",
+            "cpu-period", "cpuset-cpus", "cpuset-mems", "blkio-weight"}) {
+        c->add_option(std::string("--") + flag, update_values[flag]);
+      }
+      c->add_option("id", id)->required();
+      c->callback([this] {
+        action = [this] {
+          std::erase_if(update_values, [](const auto& kv) { return kv.second.empty(); });
+          return cmd_update(global, id, resources, update_values);
+        };
+      });
+    }
+
+    if (want("events")) {
+      c = app.add_subcommand("events", "print a container's state events");
+      c->add_flag("--stats", stats);
+      c->add_option("--interval", interval);
+      c->add_option("id", id)->required();
+      c->callback([this] { action = [this] { return cmd_events(global, id, stats, interval); }; });
+    }
+
+    if (want("features")) {
+      c = app.add_subcommand("features", "print the runtime's features");
+      c->callback([this] { action = [] { return cmd_features(); }; });
+    }
   }
 
   void add_exec() {
@@ -237,11 +268,40 @@ void check_cgroup_manager(const Cli& cli) {
   }
 }
 
+// Index of the subcommand in args (args.size() when there is none): the first word after the
+// global options.
+std::size_t command_index(const std::vector<std::string>& args) {
+  static const std::set<std::string> kGlobalValues = {
+      "--root", "--log", "--log-format", "--log-level", "--cgroup-manager", "--rootless"};
+  std::size_t i = 1;
+  while (i < args.size() && args[i].size() > 1 && args[i][0] == '-') {
+    i += kGlobalValues.count(args[i]) != 0 ? 2 : 1;
+  }
+  return std::min(i, args.size());
+}
+
+// Which subcommands Cli builds: the one named, if nyx has it; none for a bare --version; all
+// otherwise, so that help lists them and an unknown word gets CLI11's usual error.
+std::string_view command_to_build(const std::vector<std::string>& args) {
+  static const std::set<std::string_view> kCommands = {
+      "spec",  "create", "run",    "start",  "state",  "kill",     "delete", "list",
+      "pause", "resume", "ps",     "update", "events", "features", "exec"};
+  std::size_t i = command_index(args);
+  if (i < args.size()) {
+    auto it = kCommands.find(args[i]);
+    return it != kCommands.end() ? *it : std::string_view();
+  }
+  bool version = false;
+  for (std::size_t k = 1; k < args.size(); ++k) {
+    if (args[k] == "-h" || args[k] == "--help") return {};
+    version = version || args[k] == "-v" || args[k] == "--version";
+  }
+  return version ? "-" : "";
+}
+
 // Everything after exec's container ID is the command, options included (as with runc):
 // a "--" before the ID makes the parser take them all as positional.
 std::vector<std::string> normalize_exec(int argc, char** argv) {
-  static const std::set<std::string> kGlobalValues = {
-      "--root", "--log", "--log-format", "--log-level", "--cgroup-manager", "--rootless"};
   static const std::set<std::string> kExecValues = {"-p",
                                                     "--process",
                                                     "--pid-file",
@@ -260,10 +320,7 @@ std::vector<std::string> normalize_exec(int argc, char** argv) {
                                                     "-g",
                                                     "--additional-gids"};
   std::vector<std::string> args(argv, argv + argc);
-  std::size_t i = 1;
-  while (i < args.size() && args[i].size() > 1 && args[i][0] == '-') {
-    i += kGlobalValues.count(args[i]) != 0 ? 2 : 1;
-  }
+  std::size_t i = command_index(args);
   if (i >= args.size() || args[i] != "exec") return args;
   for (++i; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -284,8 +341,7 @@ bool unsupported(const std::vector<std::string>& args) {
   return false;
 }
 
-int run_cli(Cli& cli, int argc, char** argv) {
-  std::vector<std::string> args = normalize_exec(argc, argv);
+int run_cli(Cli& cli, std::vector<std::string> args) {
   if (unsupported(args))
     throw Error(args[1] == "restore" ? "restore" : "checkpoint", "not supported by nyx-runtime");
   std::vector<char*> ptrs;
@@ -312,12 +368,13 @@ int run_cli(Cli& cli, int argc, char** argv) {
 }  // namespace
 
 int cli_main(int argc, char** argv) {
-  Cli cli;
+  std::vector<std::string> args = normalize_exec(argc, argv);
+  Cli cli(command_to_build(args));
   try {
-    return run_cli(cli, argc, argv);
+    return run_cli(cli, std::move(args));
   } catch (const Error& e) {
     log::error(e.what());
-    return cli.app.got_subcommand("exec") ? 255 : 1;
+    return cli.want("exec") && cli.app.got_subcommand("exec") ? 255 : 1;
   }
 }
 

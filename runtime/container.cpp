@@ -137,9 +137,9 @@ nlohmann::json Creation::base_state(const char* phase) const {
 
 void Creation::prepare_state() {
   created_time_ = log::now_rfc3339();
-  dir_.emplace(store_.create(opts_.id));
-  // The intent: what this create may make, written before it is made (crash recovery).
-  dir_->write_state(base_state("creating"));
+  // The intent: what this create may make, written before it is made (crash recovery), and
+  // there from the moment the directory appears.
+  dir_.emplace(store_.create(opts_.id, base_state("creating")));
   Cgroups& cgroups = launch_->cgroups();
   if (cgroups.empty()) return;
   PrimOutcome& o = launch_->outcome()[Prim::Cgroups];
@@ -384,7 +384,14 @@ Cgroups cgroups_of(const ContainerDir& dir, const nlohmann::json* state) {
     if (!cg.empty()) return cg;
   }
   nlohmann::json rec = dir.read_recovery();
-  return rec.is_object() ? Cgroups::from_json(rec.value("cgroups", nlohmann::json())) : Cgroups();
+  Cgroups cg =
+      rec.is_object() ? Cgroups::from_json(rec.value("cgroups", nlohmann::json())) : Cgroups();
+  if (!cg.empty() || state != nullptr) return cg;
+  // Both records lost: the cgroups themselves are the third, where a config without
+  // cgroupsPath puts them, in every hierarchy (missing ones are skipped when removing).
+  Config cfg;
+  cfg.linux.cgroups_path = "/nyx-runtime/" + dir.id();
+  return Cgroups::plan(cfg, dir.id());
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -37,6 +38,44 @@ ContainerDir must_open(const StateStore& store, const std::string& id, bool lock
   auto dir = store.open(id, lock);
   if (!dir) throw Error(object_for(id), "does not exist");
   return std::move(*dir);
+}
+
+bool unlinked(const ContainerDir& dir) {
+  struct stat st {};
+  return ::fstat(dir.fd(), &st) != 0 || st.st_nlink == 0;
+}
+
+// state.json for readers that do not lock (state, list). A missing or unreadable file may only
+// mean that a delete holds the container's lock and is removing it: wait for that to settle.
+// nullopt when the container went away meanwhile; throws the read error when the file stays
+// damaged with nobody working on it.
+std::optional<nlohmann::json> settled_state(const ContainerDir& dir) {
+  for (int attempt = 0;; ++attempt) {
+    try {
+      return dir.read_state();
+    } catch (const Error&) {
+      if (unlinked(dir)) return std::nullopt;
+      if (::flock(dir.fd(), LOCK_SH | LOCK_NB) == 0) {
+        ::flock(dir.fd(), LOCK_UN);
+        if (unlinked(dir)) return std::nullopt;
+        return dir.read_state();
+      }
+      // Held for longer than any create or delete takes between its writes: report it.
+      if (attempt >= 2000) throw;
+      ::usleep(1000);
+    }
+  }
+}
+
+// What is left of a container whose state file is damaged: the second record's init.
+std::string damage_note(const ContainerDir& dir) {
+  nlohmann::json rec = dir.read_recovery();
+  if (!rec.is_object()) return "; no recovery record either";
+  pid_t pid = rec.value("pid", 0);
+  bool alive = process_is(pid, rec.value("startTime", std::uint64_t{0}));
+  return alive ? "; its init (pid " + std::to_string(pid) + ") is still running: `delete --force " +
+                     dir.id() + "` removes it"
+               : "; its init is gone";
 }
 
 void print(const std::string& text) {
@@ -228,8 +267,14 @@ int cmd_run(const GlobalOptions& g, RunOptions opts) {
 int cmd_state(const GlobalOptions& g, const std::string& id) {
   StateStore store(g.root);
   ContainerDir dir = must_open(store, id, false);
-  nlohmann::json state = dir.read_state();
-  print(public_state(state, container_status(dir, state)).dump(2) + "\n");
+  std::optional<nlohmann::json> state;
+  try {
+    state = settled_state(dir);
+  } catch (const Error& e) {
+    throw Error(e.object(), e.cause() + damage_note(dir));
+  }
+  if (!state) throw Error(object_for(id), "does not exist");
+  print(public_state(*state, container_status(dir, *state)).dump(2) + "\n");
   return 0;
 }
 
@@ -263,6 +308,7 @@ int cmd_kill(const GlobalOptions& g, const std::string& id, const std::string& s
 
 int cmd_delete(const GlobalOptions& g, const std::string& id, bool force) {
   StateStore store(g.root);
+  if (force) store.remove_stale();
   std::optional<ContainerDir> dir = store.open(id, true);
   if (!dir) {
     if (force) return 0;
@@ -286,9 +332,12 @@ int cmd_delete(const GlobalOptions& g, const std::string& id, bool force) {
 
 namespace {
 
+// null when the container went away while it was listed.
 nlohmann::json list_entry(const ContainerDir& dir) {
   try {
-    nlohmann::json state = dir.read_state();
+    std::optional<nlohmann::json> settled = settled_state(dir);
+    if (!settled) return nullptr;
+    nlohmann::json& state = *settled;
     std::string status = container_status(dir, state);
     return {{"ociVersion", state.value("ociVersion", "")},
             {"id", dir.id()},
@@ -338,6 +387,7 @@ int cmd_list(const GlobalOptions& g, const std::string& format, bool quiet) {
       continue;
     }
     nlohmann::json e = list_entry(*dir);
+    if (e.is_null()) continue;  // deleted while we listed
     rows.push_back({id, std::to_string(e.value("pid", 0)), e.value("status", ""),
                     e.value("bundle", ""), e.value("created", ""), e.value("owner", "")});
     all.push_back(std::move(e));

@@ -145,7 +145,9 @@ void add_cgroup_mount(const std::string& rel, const ParsedOptions& opts, std::ui
   }
 }
 
-void add_config_mount(const Mount& m, std::size_t index, const MountContext& ctx, PlanStorage& st) {
+// Returns the destination inside the rootfs, symlinks resolved.
+std::string add_config_mount(const Mount& m, std::size_t index, const MountContext& ctx,
+                             PlanStorage& st) {
   std::string object = "mounts[" + std::to_string(index) + "]";
   std::string rel = relative_in_root(m.destination);
   if (rel.empty()) throw Error(object + ".destination", "cannot mount over the container root");
@@ -153,11 +155,11 @@ void add_config_mount(const Mount& m, std::size_t index, const MountContext& ctx
   if (m.type == "cgroup" || m.type == "cgroup2") {
     check_in_root(ctx.rootfs, rel, object + ".destination", true);
     add_cgroup_mount(rel, opts, static_cast<std::uint16_t>(index), ctx, st);
-    return;
+    return rel;
   }
   bool bind = opts.bind || m.type == "bind";
   bool strict = is_fs_with_fixed_target(m.type) || under_dev(rel);
-  check_in_root(ctx.rootfs, rel, object + ".destination", strict);
+  rel = check_in_root(ctx.rootfs, rel, object + ".destination", strict);
 
   MountStep step;
   step.index = static_cast<std::uint16_t>(index);
@@ -183,6 +185,7 @@ void add_config_mount(const Mount& m, std::size_t index, const MountContext& ctx
   }
   step.propagation = opts.propagation;
   st.mount_steps.push_back(step);
+  return rel;
 }
 
 void add_dev(const Config& cfg, const MountContext& ctx, PlanStorage& st, bool tmpfs_dev) {
@@ -267,8 +270,7 @@ void plan_mounts(const Config& cfg, const MountContext& ctx, PlanStorage& st) {
   bool tmpfs_dev = false;
   for (std::size_t i = 0; i < cfg.mounts.size(); ++i) {
     const Mount& m = cfg.mounts[i];
-    add_config_mount(m, i, ctx, st);
-    std::string rel = relative_in_root(m.destination);
+    std::string rel = add_config_mount(m, i, ctx, st);
     if (rel == "dev" && !st.mount_steps.back().bind) tmpfs_dev = true;
     // The root of a user namespace is an unprivileged host user: mount points on the rootfs
     // itself are made here, as the runtime. Those inside earlier mounts (a tmpfs /dev) the

@@ -1,9 +1,11 @@
 #include "runtime/namespaces.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -39,7 +41,15 @@ namespace {
 
 // Opens a namespace file and checks it is of the expected type; returns errno on failure.
 int open_namespace(const std::string& path, NsType type, UniqueFd& out) {
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_PATH first: a path naming a device or FIFO must not be opened for real (opening some
+  // devices has effects, a FIFO blocks); only an nsfs file is reopened for reading.
+  UniqueFd probe(::open(path.c_str(), O_PATH | O_CLOEXEC));
+  if (!probe) return errno;
+  struct statfs sfs {};
+  if (::fstatfs(probe.get(), &sfs) != 0) return errno;
+  if (sfs.f_type != NSFS_MAGIC) return EINVAL;
+  std::string again = "/proc/self/fd/" + std::to_string(probe.get());
+  UniqueFd fd(::open(again.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return errno;
   int nstype = ::ioctl(fd.get(), NS_GET_NSTYPE);
   if (nstype < 0) return errno == ENOTTY ? EINVAL : errno;

@@ -46,33 +46,48 @@ std::string relative_in_root(std::string_view absolute) {
   return join(parts);
 }
 
-void check_in_root(const std::string& rootfs, std::string_view rel, const std::string& object,
-                   bool no_symlinks) {
+std::string check_in_root(const std::string& rootfs, std::string_view rel,
+                          const std::string& object, bool no_symlinks) {
   std::vector<std::string> todo;  // components still to walk, in reverse order
   split_into(rel, todo);
   std::reverse(todo.begin(), todo.end());
   std::vector<std::string> done;  // resolved components below the rootfs
+  auto dotdot = [&] {
+    if (done.empty()) {
+      throw Error(object, "resolves through a symlink out of the rootfs (\"..\" above its root)");
+    }
+    done.pop_back();
+  };
+  // The rest does not exist yet and is made inside as directories: it holds no symlink, so
+  // it resolves by name.
+  auto finish = [&] {
+    for (auto it = todo.rbegin(); it != todo.rend(); ++it) {
+      if (*it == "..") {
+        dotdot();
+      } else {
+        done.push_back(std::move(*it));
+      }
+    }
+    return join(done);
+  };
   int links = 0;
   while (!todo.empty()) {
     std::string part = std::move(todo.back());
     todo.pop_back();
     if (part == "..") {
-      if (done.empty()) {
-        throw Error(object, "resolves through a symlink out of the rootfs (\"..\" above its root)");
-      }
-      done.pop_back();
+      dotdot();
       continue;
     }
     done.push_back(part);
     std::string host = rootfs + "/" + join(done);
     struct stat st {};
-    if (::lstat(host.c_str(), &st) != 0) return;  // the rest does not exist yet: made inside
+    if (::lstat(host.c_str(), &st) != 0) return finish();
     if (!S_ISLNK(st.st_mode)) continue;
     if (no_symlinks) throw Error(object, "\"/" + join(done) + "\" is a symlink in the rootfs");
     if (++links > 40) throw Error(object, "too many levels of symbolic links", ELOOP);
     char target[PATH_MAX];
     ssize_t n = ::readlink(host.c_str(), target, sizeof target - 1);
-    if (n < 0) return;
+    if (n < 0) return finish();
     target[n] = '\0';
     done.pop_back();
     // An absolute target restarts at the container's root, as in a chroot.
@@ -82,6 +97,7 @@ void check_in_root(const std::string& rootfs, std::string_view rel, const std::s
     for (auto it = more.rbegin(); it != more.rend(); ++it)
       todo.push_back(*it);
   }
+  return join(done);
 }
 
 void make_in_rootfs(const std::string& rootfs, std::string_view rel, bool is_file,

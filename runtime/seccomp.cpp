@@ -22,13 +22,14 @@ struct CtxDeleter {
 };
 using Ctx = std::unique_ptr<void, CtxDeleter>;
 
-std::uint32_t to_action(const std::string& name, std::optional<std::uint32_t> errno_ret,
-                        std::uint32_t default_errno) {
+// A missing errnoRet means EPERM, for the default action and for every rule alike: runc and
+// crun never let a rule inherit defaultErrnoRet, and configs written for them rely on that.
+std::uint32_t to_action(const std::string& name, std::optional<std::uint32_t> errno_ret) {
   if (name == "SCMP_ACT_KILL" || name == "SCMP_ACT_KILL_THREAD") return SCMP_ACT_KILL_THREAD;
   if (name == "SCMP_ACT_KILL_PROCESS") return SCMP_ACT_KILL_PROCESS;
   if (name == "SCMP_ACT_TRAP") return SCMP_ACT_TRAP;
-  if (name == "SCMP_ACT_ERRNO") return SCMP_ACT_ERRNO(errno_ret.value_or(default_errno));
-  if (name == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(errno_ret.value_or(default_errno));
+  if (name == "SCMP_ACT_ERRNO") return SCMP_ACT_ERRNO(errno_ret.value_or(EPERM));
+  if (name == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(errno_ret.value_or(EPERM));
   if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
   return SCMP_ACT_ALLOW;
 }
@@ -105,8 +106,7 @@ nlohmann::json CompiledSeccomp::detail() const {
 CompiledSeccomp compile_seccomp(const Seccomp& cfg, const SeccompOptions& opts) {
   CompiledSeccomp out;
   out.default_action = cfg.default_action;
-  std::uint32_t default_errno = cfg.default_errno_ret.value_or(EPERM);
-  std::uint32_t def = to_action(cfg.default_action, cfg.default_errno_ret, EPERM);
+  std::uint32_t def = to_action(cfg.default_action, cfg.default_errno_ret);
   Ctx ctx(seccomp_init(def));
   if (!ctx)
     throw Error("linux.seccomp.defaultAction", "libseccomp refused \"" + cfg.default_action + "\"");
@@ -120,8 +120,7 @@ CompiledSeccomp compile_seccomp(const Seccomp& cfg, const SeccompOptions& opts) 
   }
   for (std::size_t i = 0; i < cfg.syscalls.size(); ++i) {
     const SeccompRule& rule = cfg.syscalls[i];
-    std::uint32_t action = to_action(rule.action, rule.errno_ret, default_errno);
-    if (action == def) continue;  // libseccomp rejects rules that repeat the default
+    std::uint32_t action = to_action(rule.action, rule.errno_ret);
     for (const auto& name : rule.names) {
       // Ablation re-allows a family: its own rules below replace the config's.
       if (std::find(opts.allow.begin(), opts.allow.end(), name) != opts.allow.end()) continue;
@@ -136,6 +135,9 @@ CompiledSeccomp compile_seccomp(const Seccomp& cfg, const SeccompOptions& opts) 
         }
         continue;
       }
+      // libseccomp rejects a rule that repeats the default action (full action, errno
+      // included); such a rule changes nothing, but its names are still checked above.
+      if (action == def) continue;
       if (int rc = add_rule(ctx.get(), action, nr, rule); rc != 0) {
         throw Error("linux.seccomp.syscalls[" + std::to_string(i) + "]",
                     "cannot add a rule for \"" + name + "\"", -rc);

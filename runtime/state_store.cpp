@@ -2,13 +2,16 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 
 #include "runtime/error.hpp"
 
@@ -51,6 +54,15 @@ void mkdir_p(const std::string& path) {
     }
     start = end;
   }
+}
+
+// `.new.PID.NONCE` / `.del.PID.NONCE`: a directory on its way in or out of --root. The nonce
+// keeps runtimes in different pid namespaces sharing one --root apart.
+std::string private_name(const char* prefix) {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::string(prefix) + std::to_string(::getpid()) + "." +
+         std::to_string(ts.tv_sec * 1000000000LL + ts.tv_nsec);
 }
 
 void remove_tree(int parentfd, const char* name) {
@@ -136,7 +148,14 @@ void ContainerDir::remove() const {
   std::string parent = path_.substr(0, slash);
   UniqueFd pfd(::open(parent.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!pfd) return;
-  remove_tree(pfd.get(), id_.c_str());
+  // Out of sight first, in one step: a delete killed half-way through the files leaves a
+  // hidden `.del.PID` (swept by the next `delete --force`), never a listed half-container.
+  std::string gone = private_name(".del.");
+  if (::renameat2(pfd.get(), id_.c_str(), pfd.get(), gone.c_str(), RENAME_NOREPLACE) != 0) {
+    remove_tree(pfd.get(), id_.c_str());
+    return;
+  }
+  remove_tree(pfd.get(), gone.c_str());
 }
 
 void StateStore::validate_id(std::string_view id) {
@@ -165,18 +184,35 @@ void StateStore::validate_id(std::string_view id) {
   }
 }
 
-ContainerDir StateStore::create(const std::string& id) const {
+ContainerDir StateStore::create(const std::string& id, const nlohmann::json& first_state) const {
   validate_id(id);
   mkdir_p(root_);
   std::string path = root_ + "/" + id;
-  if (::mkdir(path.c_str(), 0700) != 0) {
-    if (errno == EEXIST) throw Error(object_for(id), "already exists");
-    throw_errno(object_for(id), "cannot create " + path);
+  if (::access(path.c_str(), F_OK) == 0) throw Error(object_for(id), "already exists");
+  // The directory is made and locked under a private name, then moved into place: nobody ever
+  // sees the container's directory unlocked before its first state is written.
+  UniqueFd rootfd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd) throw_errno(object_for(id), "cannot open " + root_);
+  std::string tmp = private_name(".new.");
+  if (::mkdirat(rootfd.get(), tmp.c_str(), 0700) != 0) {
+    throw_errno(object_for(id), "cannot create " + root_ + "/" + tmp);
   }
-  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd) throw_errno(object_for(id), "cannot open " + path);
+  UniqueFd fd(::openat(rootfd.get(), tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  if (!fd) throw_errno(object_for(id), "cannot open " + root_ + "/" + tmp);
   ContainerDir dir(id, path, std::move(fd));
   dir.lock();
+  try {
+    if (!first_state.is_null()) dir.write_state(first_state);
+  } catch (const Error&) {
+    remove_tree(rootfd.get(), tmp.c_str());
+    throw;
+  }
+  if (::renameat2(rootfd.get(), tmp.c_str(), rootfd.get(), id.c_str(), RENAME_NOREPLACE) != 0) {
+    int err = errno;
+    remove_tree(rootfd.get(), tmp.c_str());
+    if (err == EEXIST) throw Error(object_for(id), "already exists");
+    throw Error(object_for(id), "cannot create " + path, err);
+  }
   return dir;
 }
 
@@ -196,6 +232,31 @@ std::optional<ContainerDir> StateStore::open(const std::string& id, bool lock) c
     if (::fstat(dir.fd(), &st) != 0 || st.st_nlink == 0) return std::nullopt;
   }
   return dir;
+}
+
+void StateStore::remove_stale() const {
+  UniqueFd rootfd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd) return;
+  int dfd = ::fcntl(rootfd.get(), F_DUPFD_CLOEXEC, 0);
+  DIR* dir = dfd >= 0 ? ::fdopendir(dfd) : nullptr;
+  if (dir == nullptr) {
+    if (dfd >= 0) ::close(dfd);
+    return;
+  }
+  std::vector<std::string> stale;
+  while (dirent* e = ::readdir(dir)) {
+    std::string_view n = e->d_name;
+    if (n.rfind(".new.", 0) != 0 && n.rfind(".del.", 0) != 0) continue;
+    long pid = std::strtol(e->d_name + 5, nullptr, 10);
+    if (pid > 0 && (::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH)) continue;
+    // Its maker holds the lock while it works (whatever pid namespace it is in).
+    UniqueFd fd(::openat(rootfd.get(), e->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+    if (fd && ::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) continue;
+    stale.emplace_back(n);
+  }
+  ::closedir(dir);
+  for (const auto& n : stale)
+    remove_tree(rootfd.get(), n.c_str());
 }
 
 std::vector<std::string> StateStore::ids() const {

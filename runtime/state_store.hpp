@@ -59,11 +59,15 @@ class StateStore {
   // [A-Za-z0-9_+.-].
   static void validate_id(std::string_view id);
 
-  // Makes and locks the directory; throws `container "ID" already exists`.
-  ContainerDir create(const std::string& id) const;
+  // Makes and locks the directory, with `first_state` written into it before it appears
+  // under its name; throws `container "ID" already exists`.
+  ContainerDir create(const std::string& id, const nlohmann::json& first_state = nullptr) const;
   // nullopt when there is no such container. Locks it when `lock`.
   std::optional<ContainerDir> open(const std::string& id, bool lock) const;
   std::vector<std::string> ids() const;
+  // Removes what creates killed before moving their directory into place, and deletes killed
+  // after moving it out of sight, left (`.new.PID`, `.del.PID` of dead processes).
+  void remove_stale() const;
 
  private:
   std::string root_;

@@ -7,6 +7,8 @@ pkgs=(build-essential cmake pkg-config git
       busybox-static python3 procps iproute2)
 if [ "${NYX_DEPS_TEST:-0}" = 1 ]; then
   pkgs+=(clang libclang-rt-14-dev)
+  # Engine acceptance (tests/engines): podman with conmon, containerd with ctr, script(1).
+  pkgs+=(podman conmon containerd bsdutils)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1025,6 +1025,43 @@ static void st_syscall(char** a, int n) {
   kv_result(ret != -1);
 }
 
+// Like "syscall", with a SIGSYS handler installed first: SCMP_ACT_TRAP delivers SIGSYS with
+// si_code SYS_SECCOMP and lets the process live, which tells it apart from the KILL actions.
+static volatile sig_atomic_t g_sys_caught, g_sys_code, g_sys_nr, g_sys_data;
+
+static void on_sigsys(int sig UNUSED, siginfo_t* si, void* ctx UNUSED) {
+  g_sys_caught = 1;
+  g_sys_code = si->si_code;
+  g_sys_nr = si->si_syscall;
+  g_sys_data = si->si_errno;  // SECCOMP_RET_DATA of the filter's answer
+}
+
+static void st_syscall_trap(char** a, int n) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_sigsys;
+  sa.sa_flags = SA_SIGINFO;
+  sigaction(SIGSYS, &sa, NULL);
+  g_sys_caught = 0;
+  long args[6] = {0};
+  for (int i = 1; i < n; i++)
+    args[i - 1] = (long)num(a[i]);
+  long nr = (long)num(a[0]);
+  errno = 0;
+  long ret = syscall(nr, args[0], args[1], args[2], args[3], args[4], args[5]);
+  int e = errno;
+  signal(SIGSYS, SIG_DFL);
+  kv_int("nr", nr);
+  kv_bool("trapped", g_sys_caught);
+  if (g_sys_caught) {
+    kv_int("si_code", g_sys_code);
+    kv_int("si_syscall", g_sys_nr);
+  }
+  errno = e;
+  kv_int("ret", ret);
+  kv_result(ret != -1);
+}
+
 static void st_personality(char** a, int n UNUSED) {
   unsigned long persona = (unsigned long)num(a[0]);
   long ret = syscall(SYS_personality, persona);
@@ -1290,6 +1327,7 @@ static const struct step {
     {"seteuid", "n", st_seteuid},
     {"unshare", "U", st_unshare},
     {"syscall", "n|nnnnnn", st_syscall},
+    {"syscall-trap", "n|nnnnnn", st_syscall_trap},
     {"personality", "n", st_personality},
     {"kill", "ng", st_kill},
     {"getpid", "", st_getpid},

@@ -76,5 +76,17 @@ TEST_F(RootfsDir, AbsoluteSymlinkResolvesInside) {
   EXPECT_THROW(check_in_root(root_, "abs/x", "mounts[0].destination", true), Error);
 }
 
+// The resolved path is where missing mount points get made: a dangling absolute symlink
+// points inside the rootfs, and ".." in what does not exist yet is taken by name.
+TEST_F(RootfsDir, ResolvedPathHasNoSymlinks) {
+  ASSERT_EQ(::symlink("/etc", (root_ + "/abs").c_str()), 0);
+  ASSERT_EQ(::symlink("/var/lib/missing", (root_ + "/dangling").c_str()), 0);
+  EXPECT_EQ(check_in_root(root_, "abs/x/y", "m", false), "etc/x/y");
+  EXPECT_EQ(check_in_root(root_, "dangling/sub", "m", false), "var/lib/missing/sub");
+  EXPECT_EQ(check_in_root(root_, "etc/new/../other", "m", false), "etc/other");
+  EXPECT_EQ(check_in_root(root_, "plain/a", "m", true), "plain/a");
+  EXPECT_THROW(check_in_root(root_, "new/../../x", "m", false), Error);
+}
+
 }  // namespace
 }  // namespace nyx

@@ -1,0 +1,152 @@
+// The hardening level (SPEC §4) over real containers: baseline, full, partial and none, and
+// what --enforce (or the enforce annotation) does when a primitive fails.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "tests/integration/harness.hpp"
+
+namespace nyx::test {
+namespace {
+
+// A config whose only requested hardening is a capability set the kernel refuses: raising
+// CAP_KILL into the ambient set needs it in the inheritable set, which is left empty, so the
+// capabilities primitive really fails with EPERM. No namespaces: nothing else is requested.
+json failing_caps_config(const std::vector<std::string>& args) {
+  json cfg = {{"ociVersion", "1.0.2"},
+              {"process",
+               {{"args", args},
+                {"cwd", "/"},
+                {"user", {{"uid", 0}, {"gid", 0}}},
+                {"capabilities",
+                 {{"bounding", {"CAP_KILL"}},
+                  {"permitted", {"CAP_KILL"}},
+                  {"effective", {"CAP_KILL"}},
+                  {"ambient", {"CAP_KILL"}}}}}},
+              {"root", {{"path", "rootfs"}}}};
+  return cfg;
+}
+
+json hardening_of_run(const Sandbox& sb, const json& cfg, Result* res,
+                      const std::vector<std::string>& flags = {}) {
+  sb.write_config(cfg);
+  std::string report = sb.dir + "/report.json";
+  unlink(report.c_str());
+  std::vector<std::string> cmd = {"run", "--report", report, "--bundle", sb.bundle};
+  cmd.insert(cmd.end(), flags.begin(), flags.end());
+  cmd.push_back(sb.id("lvl"));
+  *res = sb.nyx(cmd);
+  Result cat = run({"cat", report});
+  if (cat.status != 0) return json();
+  return json::parse(cat.out)["hardening"];
+}
+
+TEST(Levels, FullWhenEveryRequestedPrimitiveApplied) {
+  Sandbox sb;
+  Result res;
+  json h = hardening_of_run(sb, runc_like_config({"/bin/nyx-probe", "echo", "x"}), &res);
+  ASSERT_EQ(res.status, 0) << res.err;
+  EXPECT_EQ(h["level"], "full");
+  EXPECT_EQ(h["mode"], "best-effort");
+  EXPECT_EQ(h["ablation"], json::array());
+  EXPECT_EQ(res.err, "");  // nothing failed: no warning
+
+  h = hardening_of_run(sb, strict_config({"/bin/nyx-probe", "echo", "x"}), &res);
+  ASSERT_EQ(res.status, 0) << res.err;
+  EXPECT_EQ(h["level"], "full");
+  for (auto& [name, p] : h["primitives"].items())
+    EXPECT_NE(p["status"], "failed") << name;
+}
+
+TEST(Levels, BaselineForTheStandardProfile) {
+  Sandbox sb;
+  Result res;
+  json h = hardening_of_run(
+      sb, strict_config({"/bin/nyx-probe", "echo", "x"}, {"--profile", "standard"}), &res);
+  ASSERT_EQ(res.status, 0) << res.err;
+  EXPECT_EQ(h["level"], "baseline");
+  EXPECT_EQ(h["primitives"]["no_new_privs"]["status"], "applied");
+  EXPECT_EQ(h["primitives"]["rlimit_as"]["status"], "applied");
+  for (const char* p : {"namespaces", "mounts", "capabilities", "seccomp"})
+    EXPECT_EQ(h["primitives"][p]["status"], "skipped") << p;
+}
+
+TEST(Levels, NoneWhenAllRequestedFailed) {
+  Sandbox sb;
+  Result res;
+  json h = hardening_of_run(sb, failing_caps_config({"/bin/nyx-probe", "echo", "ran"}), &res);
+  // Best effort: the failure is a warning and the harness still runs.
+  ASSERT_EQ(res.status, 0) << res.err;
+  EXPECT_NE(res.out.find("\"ran\""), std::string::npos);
+  EXPECT_NE(res.err.find("capabilities"), std::string::npos) << res.err;
+  EXPECT_NE(res.err.find("EPERM"), std::string::npos) << res.err;
+  EXPECT_EQ(h["level"], "none");
+  json caps = h["primitives"]["capabilities"];
+  EXPECT_EQ(caps["status"], "failed");
+  EXPECT_EQ(caps["errno"], EPERM);
+  EXPECT_EQ(caps["error"], "EPERM");
+}
+
+TEST(Levels, PartialWhenSomeFailedSomeApplied) {
+  Sandbox sb;
+  json cfg = failing_caps_config({"/bin/nyx-probe", "report"});
+  cfg["process"]["noNewPrivileges"] = true;
+  cfg["process"]["rlimits"] = {{{"type", "RLIMIT_NOFILE"}, {"soft", 100}, {"hard", 200}}};
+  Result res;
+  json h = hardening_of_run(sb, cfg, &res);
+  ASSERT_EQ(res.status, 0) << res.err;
+  EXPECT_EQ(h["level"], "partial");
+  EXPECT_EQ(h["primitives"]["no_new_privs"]["status"], "applied");
+  EXPECT_EQ(h["primitives"]["rlimit_nofile"]["status"], "applied");
+  EXPECT_EQ(h["primitives"]["rlimit_nofile"]["value"], 100);
+  EXPECT_EQ(h["primitives"]["rlimit_nofile"]["hard"], 200);
+  EXPECT_EQ(h["primitives"]["capabilities"]["status"], "failed");
+  // What the record says held, held (no /proc here: getrlimit is the witness).
+  json in = step(json_lines(res.out), "report");
+  EXPECT_EQ(in["limits"]["nofile"]["soft"], 100);
+  EXPECT_EQ(in["limits"]["nofile"]["hard"], 200);
+}
+
+// --enforce and the annotation turn the same failure into an error naming the primitive and
+// errno, and nothing is left behind.
+TEST(Levels, EnforceAbortsOnAFailedPrimitive) {
+  Sandbox sb;
+  json cfg = failing_caps_config({"/bin/nyx-probe", "echo", "ran"});
+  json annotated = cfg;
+  annotated["annotations"] = {{"org.nyx.hardening.mode", "enforce"}};
+  struct Case {
+    json cfg;
+    std::vector<std::string> flags;
+  };
+  for (const auto& c : {Case{cfg, {"--enforce"}}, Case{annotated, {}}}) {
+    for (const std::string cmd : {"create", "run"}) {
+      sb.write_config(c.cfg);
+      std::vector<std::string> argv = {cmd, "--bundle", sb.bundle};
+      argv.insert(argv.end(), c.flags.begin(), c.flags.end());
+      argv.push_back(sb.id("enf"));
+      Result res = sb.nyx(argv);
+      SCOPED_TRACE(cmd + (c.flags.empty() ? " annotation" : " --enforce"));
+      EXPECT_EQ(res.status, 1);
+      EXPECT_EQ(res.out.find("ran"), std::string::npos);
+      EXPECT_EQ(std::count(res.err.begin(), res.err.end(), '\n'), 1) << res.err;
+      EXPECT_NE(res.err.find("capabilities"), std::string::npos) << res.err;
+      EXPECT_NE(res.err.find("EPERM"), std::string::npos) << res.err;
+      EXPECT_EQ(run({"ls", "-A", sb.root}).out, "");
+      EXPECT_TRUE(mounts_under(shared_rootfs()).empty());
+      Result cg = run({"find", "/sys/fs/cgroup", "-maxdepth", "6", "-name", sb.id("enf")});
+      EXPECT_EQ(cg.out, "");
+    }
+  }
+  // With nothing failing, enforce changes nothing but the recorded mode.
+  Result res;
+  json h =
+      hardening_of_run(sb, runc_like_config({"/bin/nyx-probe", "echo", "x"}), &res, {"--enforce"});
+  ASSERT_EQ(res.status, 0) << res.err;
+  EXPECT_EQ(h["mode"], "enforce");
+  EXPECT_EQ(h["level"], "full");
+}
+
+}  // namespace
+}  // namespace nyx::test
