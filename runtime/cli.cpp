@@ -284,8 +284,8 @@ std::size_t command_index(const std::vector<std::string>& args) {
 // otherwise, so that help lists them and an unknown word gets CLI11's usual error.
 std::string_view command_to_build(const std::vector<std::string>& args) {
   static const std::set<std::string_view> kCommands = {
-      "spec",  "create", "run",    "start",  "state",  "kill",     "delete", "list",
-      "pause", "resume", "ps",     "update", "events", "features", "exec"};
+      "spec",  "create", "run", "start",  "state",  "kill",     "delete", "list",
+      "pause", "resume", "ps",  "update", "events", "features", "exec"};
   std::size_t i = command_index(args);
   if (i < args.size()) {
     auto it = kCommands.find(args[i]);

@@ -49,16 +49,17 @@ bool unlinked(const ContainerDir& dir) {
 // mean that a delete holds the container's lock and is removing it: wait for that to settle.
 // nullopt when the container went away meanwhile; throws the read error when the file stays
 // damaged with nobody working on it.
-std::optional<nlohmann::json> settled_state(const ContainerDir& dir) {
+std::optional<nlohmann::json> settled_state(const ContainerDir& dir, bool summary = false) {
+  auto read = [&] { return summary ? dir.read_state_summary() : dir.read_state(); };
   for (int attempt = 0;; ++attempt) {
     try {
-      return dir.read_state();
+      return read();
     } catch (const Error&) {
       if (unlinked(dir)) return std::nullopt;
       if (::flock(dir.fd(), LOCK_SH | LOCK_NB) == 0) {
         ::flock(dir.fd(), LOCK_UN);
         if (unlinked(dir)) return std::nullopt;
-        return dir.read_state();
+        return read();
       }
       // Held for longer than any create or delete takes between its writes: report it.
       if (attempt >= 2000) throw;
@@ -335,7 +336,7 @@ namespace {
 // null when the container went away while it was listed.
 nlohmann::json list_entry(const ContainerDir& dir) {
   try {
-    std::optional<nlohmann::json> settled = settled_state(dir);
+    std::optional<nlohmann::json> settled = settled_state(dir, true);
     if (!settled) return nullptr;
     nlohmann::json& state = *settled;
     std::string status = container_status(dir, state);

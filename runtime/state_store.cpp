@@ -86,12 +86,27 @@ void remove_tree(int parentfd, const char* name) {
 }  // namespace
 
 nlohmann::json ContainerDir::read_state() const {
+  return read_state_impl(false);
+}
+
+nlohmann::json ContainerDir::read_state_summary() const {
+  return read_state_impl(true);
+}
+
+nlohmann::json ContainerDir::read_state_impl(bool summary) const {
   int err = 0;
   std::string text = read_at(dir_.get(), "state.json", 16u << 20, err);
   if (err == ENOENT) throw Error(object_for(id_), "state file is missing (deleted while in use?)");
   if (err != 0) throw Error(object_for(id_), "cannot read state.json", err);
   if (text.empty()) throw Error(object_for(id_), "state file is empty (truncated)");
-  auto j = nlohmann::json::parse(text, nullptr, false);
+  nlohmann::json::parser_callback_t skip = nullptr;
+  if (summary) {
+    skip = [](int depth, nlohmann::json::parse_event_t ev, nlohmann::json& v) {
+      if (ev != nlohmann::json::parse_event_t::key) return true;
+      return !((depth == 1 && v == "hardening") || (depth == 2 && v == "config"));
+    };
+  }
+  auto j = nlohmann::json::parse(text, skip, false);
   if (j.is_discarded() || !j.is_object()) {
     throw Error(object_for(id_), "state file is corrupt (not a JSON object)");
   }

@@ -27,6 +27,9 @@ class ContainerDir {
 
   // Throws Error naming the container when state.json is missing, truncated or not JSON.
   nlohmann::json read_state() const;
+  // The same without the stored config and the hardening record, for `list`: building those
+  // subtrees is most of the parse.
+  nlohmann::json read_state_summary() const;
   // Writes a temporary file and renames it over state.json: readers see old or new, never half.
   void write_state(const nlohmann::json& state) const;
 
@@ -44,6 +47,8 @@ class ContainerDir {
   void remove() const;
 
  private:
+  nlohmann::json read_state_impl(bool summary) const;
+
   std::string id_;
   std::string path_;
   UniqueFd dir_;
