@@ -85,36 +85,93 @@ void remove_tree(int parentfd, const char* name) {
 
 }  // namespace
 
+namespace {
+
+// state.json opens with one line, `{"summary":{...,"bytes":N},`, holding what `list` needs and
+// the file's own length: `list` reads that line and an fstat instead of parsing the whole
+// record (config included) of every container, and a truncated or overwritten file still
+// shows as damaged because its length no longer matches.
+constexpr std::string_view kSummaryKey = "{\"summary\":";
+constexpr std::size_t kSummaryChunk = 4096;
+
+nlohmann::json summary_of(const nlohmann::json& state) {
+  nlohmann::json s = nlohmann::json::object();
+  for (const char* k : {"ociVersion", "status", "pid", "bundle", "rootfs", "created", "owner"}) {
+    if (auto it = state.find(k); it != state.end()) s[k] = *it;
+  }
+  if (auto nyx = state.find("nyx"); nyx != state.end() && nyx->is_object()) {
+    for (const char* k : {"startTime", "paused"}) {
+      if (auto it = nyx->find(k); it != nyx->end()) s[k] = *it;
+    }
+  }
+  return s;
+}
+
+// The summary line and the rest of the record, with the total length written into the line.
+std::string render_state(const nlohmann::json& state) {
+  auto replace = nlohmann::json::error_handler_t::replace;
+  std::string body = state.dump(2, ' ', false, replace) + "\n";
+  if (body.size() < 4 || body.compare(0, 2, "{\n") != 0) return body;  // empty object
+  std::string sum = summary_of(state).dump(-1, ' ', false, replace);
+  sum.pop_back();  // reopen the object for "bytes"
+  std::string line = std::string(kSummaryKey) + sum + (sum.size() > 1 ? "," : "") + "\"bytes\":";
+  // Fixed width, so the total is known before it is written; spaces are valid JSON there.
+  std::size_t total = line.size() + 10 + 3 + (body.size() - 2);
+  char num[16];
+  std::snprintf(num, sizeof num, "%10zu", total);
+  return line + num + "},\n" + body.substr(2);
+}
+
+}  // namespace
+
 nlohmann::json ContainerDir::read_state() const {
-  return read_state_impl(false);
-}
-
-nlohmann::json ContainerDir::read_state_summary() const {
-  return read_state_impl(true);
-}
-
-nlohmann::json ContainerDir::read_state_impl(bool summary) const {
   int err = 0;
   std::string text = read_at(dir_.get(), "state.json", 16u << 20, err);
   if (err == ENOENT) throw Error(object_for(id_), "state file is missing (deleted while in use?)");
   if (err != 0) throw Error(object_for(id_), "cannot read state.json", err);
   if (text.empty()) throw Error(object_for(id_), "state file is empty (truncated)");
-  nlohmann::json::parser_callback_t skip = nullptr;
-  if (summary) {
-    skip = [](int depth, nlohmann::json::parse_event_t ev, nlohmann::json& v) {
-      if (ev != nlohmann::json::parse_event_t::key) return true;
-      return !((depth == 1 && v == "hardening") || (depth == 2 && v == "config"));
-    };
-  }
-  auto j = nlohmann::json::parse(text, skip, false);
+  auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
     throw Error(object_for(id_), "state file is corrupt (not a JSON object)");
   }
+  j.erase("summary");
   return j;
 }
 
+nlohmann::json ContainerDir::read_state_summary() const {
+  UniqueFd fd(::openat(dir_.get(), "state.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return read_state();
+  char buf[kSummaryChunk];
+  ssize_t n = ::pread(fd.get(), buf, sizeof buf, 0);
+  std::string_view head(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+  std::size_t nl = head.find('\n');
+  // No summary line (a record from before it existed, or damage): the full read decides.
+  if (!head.starts_with(kSummaryKey) || nl == std::string_view::npos || nl < 2 ||
+      head[nl - 1] != ',') {
+    return read_state();
+  }
+  std::string_view inner = head.substr(kSummaryKey.size(), nl - 1 - kSummaryKey.size());
+  auto s = nlohmann::json::parse(inner, nullptr, false);
+  if (s.is_discarded() || !s.is_object() || !s.contains("bytes") ||
+      s["bytes"] != static_cast<std::uint64_t>(st.st_size)) {
+    throw Error(object_for(id_), "state file is corrupt (truncated or overwritten)");
+  }
+  nlohmann::json state = nlohmann::json::object();
+  nlohmann::json nyx = nlohmann::json::object();
+  for (auto& [k, v] : s.items()) {
+    if (k == "startTime" || k == "paused") {
+      nyx[k] = v;
+    } else if (k != "bytes") {
+      state[k] = v;
+    }
+  }
+  state["nyx"] = std::move(nyx);
+  return state;
+}
+
 void ContainerDir::write_state(const nlohmann::json& state) const {
-  std::string text = state.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::string text = render_state(state);
   char tmp[64];
   std::snprintf(tmp, sizeof tmp, ".state.%d.tmp", static_cast<int>(::getpid()));
   UniqueFd fd(

@@ -47,7 +47,6 @@ class ContainerDir {
   void remove() const;
 
  private:
-  nlohmann::json read_state_impl(bool summary) const;
 
   std::string id_;
   std::string path_;
