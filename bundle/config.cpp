@@ -307,7 +307,9 @@ const Namespace* Linux::find_namespace(NsType type) const {
   return nullptr;
 }
 
-Config parse_config(std::string_view text) { return parse_config_json(parse_strict(text, "config.json")); }
+Config parse_config(std::string_view text) {
+  return parse_config_json(parse_strict(text, "config.json"));
+}
 
 Config parse_config_json(json doc) {
   Path p;

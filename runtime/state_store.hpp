@@ -47,7 +47,6 @@ class ContainerDir {
   void remove() const;
 
  private:
-
   std::string id_;
   std::string path_;
   UniqueFd dir_;
