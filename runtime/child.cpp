@@ -382,9 +382,8 @@ int prepare_root(const ChildPlan& p) {
   return fd < 0 ? -errno : fd;
 }
 
-// With a mount namespace the sysctls go through the container's own /proc (rootfd >= 0) before
-// readonlyPaths make /proc/sys read-only (podman lists it), as runc orders them. The file must
-// be reached without symlinks and be on procfs, so a crafted rootfs cannot redirect the write.
+// Through the container's /proc under rootfd when rootfd >= 0: the file must be reached without
+// symlinks and be on procfs, so a crafted rootfs cannot redirect the write.
 void apply_sysctls(const ChildPlan& p, int rootfd) {
   for (const SysctlStep& s : p.sysctls) {
     int fd = -1;
@@ -416,7 +415,6 @@ bool mounts_any(const ChildPlan& p) {
 }
 
 void do_mounts(const ChildPlan& p, int rootfd) {
-  if (!mounts_any(p)) return;
   for (const MountStep& m : p.mount_steps) {
     int err = mount_one(rootfd, m);
     if (err != 0) {
@@ -429,7 +427,9 @@ void do_mounts(const ChildPlan& p, int rootfd) {
   if (p.setup_dev || !p.devices.empty()) {
     record(Prim::Mounts, setup_dev(p, rootfd));
   }
-  apply_sysctls(p, rootfd);
+}
+
+void protect_paths(const ChildPlan& p, int rootfd) {
   for (const char* m : p.masked_paths)
     record(Prim::Mounts, mask_path(rootfd, m));
   for (const char* r : p.readonly_paths)
@@ -847,7 +847,15 @@ void prepare_process(const ChildPlan& p) {
 int build_root(const ChildPlan& p) {
   int rootfd = prepare_root(p);
   if (rootfd < 0) fatal("root.path: cannot prepare the container root", -rootfd);
-  if (p.mounts) do_mounts(p, rootfd);
+  // Sysctls go through the container's own /proc once it is mounted and before readonlyPaths
+  // make /proc/sys read-only (podman lists it), runc's order; without mounts, after the root
+  // change as before.
+  bool mounted = p.mounts && mounts_any(p);
+  if (mounted) {
+    do_mounts(p, rootfd);
+    apply_sysctls(p, rootfd);
+    protect_paths(p, rootfd);
+  }
   if (p.hooks_stop) {
     g_report.kind = ChildMsg::HookPoint;
     send_report();
@@ -855,6 +863,7 @@ int build_root(const ChildPlan& p) {
     if (wait_parent() != static_cast<char>(ParentMsg::Continue)) die_quietly();
   }
   change_root(p, rootfd);
+  if (!mounted) apply_sysctls(p, -1);
   int exe_fd = -1;
   if (p.root_method == RootMethod::None) {
     // Root ablated: the harness sees the host's tree but still runs the rootfs's binary.
@@ -893,8 +902,7 @@ void run_child(const ChildPlan& p) {
   set_names(p);
 
   // 6-7
-  int exe_fd = p.join_only ? -1 : build_root(p);
-  if (p.join_only || !p.mounts || !mounts_any(p)) apply_sysctls(p, -1);
+  int exe_fd = p.join_only ? -1 : build_root(p);  // exec plans carry no sysctls
   prepare_process(p);
 
   // 8

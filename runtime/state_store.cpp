@@ -119,7 +119,8 @@ std::string render_state(const nlohmann::json& state) {
   std::size_t total = line.size() + 10 + 3 + (body.size() - 2);
   char num[16];
   std::snprintf(num, sizeof num, "%10zu", total);
-  return line + num + "},\n" + body.substr(2);
+  line.append(num).append("},\n").append(body, 2);
+  return line;
 }
 
 }  // namespace
