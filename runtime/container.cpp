@@ -264,8 +264,6 @@ CreatedContainer create_container(const StateStore& store, const CreateOptions& 
 
 std::string container_status(const ContainerDir& dir, const nlohmann::json& state) {
   const nlohmann::json& nyx = state.value("nyx", nlohmann::json::object());
-  pid_t pid = state.value("pid", 0);
-  std::uint64_t start = nyx.value("startTime", std::uint64_t{0});
   std::string phase = state.value("status", "");
   if (phase == "creating") {
     nlohmann::json rec = dir.read_recovery();
@@ -273,14 +271,24 @@ std::string container_status(const ContainerDir& dir, const nlohmann::json& stat
                  process_is(rec.value("pid", 0), rec.value("startTime", std::uint64_t{0}));
     return alive ? "creating" : "stopped";
   }
-  if (phase == "stopped" || !process_is(pid, start)) return "stopped";
-  if (nyx.value("paused", false)) return "paused";
-  int fd = ::open(dir.fifo_path().c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd >= 0) {
-    ::close(fd);
-    return "created";
+  return live_status(phase, state.value("pid", 0), nyx.value("startTime", std::uint64_t{0}),
+                     nyx.value("paused", false), dir.fd(), ContainerDir::kFifoName);
+}
+
+std::string live_status(std::string_view phase, pid_t pid, std::uint64_t start_time, bool paused,
+                        int fifo_dirfd, const char* fifo_name) {
+  if (phase == "stopped") return "stopped";
+  // A reader on the exec FIFO is the init itself, alive and not yet started: that answers
+  // without reading /proc (the largest per-container cost of `list`).
+  if (!paused && phase != "creating") {
+    int fd = ::openat(fifo_dirfd, fifo_name, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+    if (fd >= 0) {
+      ::close(fd);
+      return "created";
+    }
   }
-  return "running";
+  if (!process_is(pid, start_time)) return "stopped";
+  return paused ? "paused" : "running";
 }
 
 namespace {

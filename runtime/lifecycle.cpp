@@ -333,24 +333,63 @@ int cmd_delete(const GlobalOptions& g, const std::string& id, bool force) {
 
 namespace {
 
-// null when the container went away while it was listed.
-nlohmann::json list_entry(const ContainerDir& dir) {
+// One line of `list`.
+struct ListEntry {
+  std::string oci_version, id, status, bundle, rootfs, created, owner, error;
+  pid_t pid = 0;
+
+  nlohmann::json to_json() const {
+    nlohmann::json j = {{"id", id}, {"pid", pid}, {"status", status}};
+    if (!error.empty()) {
+      j["error"] = error;
+      return j;
+    }
+    j.update({{"ociVersion", oci_version},
+              {"bundle", bundle},
+              {"rootfs", rootfs},
+              {"created", created},
+              {"owner", owner}});
+    return j;
+  }
+};
+
+// nullopt when the container went away while it was listed.
+std::optional<ListEntry> list_entry(const ContainerDir& dir) {
   try {
     std::optional<nlohmann::json> settled = settled_state(dir, true);
-    if (!settled) return nullptr;
+    if (!settled) return std::nullopt;
     nlohmann::json& state = *settled;
     std::string status = container_status(dir, state);
-    return {{"ociVersion", state.value("ociVersion", "")},
-            {"id", dir.id()},
-            {"pid", status == "stopped" ? 0 : state.value("pid", 0)},
-            {"status", status},
-            {"bundle", state.value("bundle", "")},
-            {"rootfs", state.value("rootfs", "")},
-            {"created", state.value("created", "")},
-            {"owner", state.value("owner", "")}};
+    return ListEntry{.oci_version = state.value("ociVersion", ""),
+                     .id = dir.id(),
+                     .status = status,
+                     .bundle = state.value("bundle", ""),
+                     .rootfs = state.value("rootfs", ""),
+                     .created = state.value("created", ""),
+                     .owner = state.value("owner", ""),
+                     .pid = status == "stopped" ? 0 : state.value("pid", 0)};
   } catch (const Error& e) {
-    return {{"id", dir.id()}, {"pid", 0}, {"status", "damaged"}, {"error", e.cause()}};
+    return ListEntry{.id = dir.id(), .status = "damaged", .error = e.cause()};
   }
+}
+
+// The same from the summary line alone (no directory opened, no lock, no tree built);
+// nullopt when that is not enough: no clean summary, or a container still being created.
+std::optional<ListEntry> fast_list_entry(int rootfd, const std::string& id) {
+  std::optional<StateSummary> s = StateStore::peek_summary(rootfd, id);
+  if (!s || s->phase == "creating") return std::nullopt;
+  std::string fifo = id + "/" + ContainerDir::kFifoName;
+  std::string status =
+      live_status(s->phase, s->pid, s->start_time, s->paused, rootfd, fifo.c_str());
+  pid_t pid = status == "stopped" ? 0 : s->pid;
+  return ListEntry{.oci_version = std::move(s->oci_version),
+                   .id = id,
+                   .status = std::move(status),
+                   .bundle = std::move(s->bundle),
+                   .rootfs = std::move(s->rootfs),
+                   .created = std::move(s->created),
+                   .owner = std::move(s->owner),
+                   .pid = pid};
 }
 
 // Columns padded like runc's tabwriter (minimum width 12, 3 spaces of padding).
@@ -380,18 +419,25 @@ int cmd_list(const GlobalOptions& g, const std::string& format, bool quiet) {
   std::vector<std::vector<std::string>> rows = {
       {"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
   std::string ids;
+  UniqueFd rootfd(::open(g.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   for (const auto& id : store.ids()) {
-    auto dir = store.open(id, false);
-    if (!dir) continue;  // deleted while we listed
     if (quiet) {
       ids += id + "\n";
       continue;
     }
-    nlohmann::json e = list_entry(*dir);
-    if (e.is_null()) continue;  // deleted while we listed
-    rows.push_back({id, std::to_string(e.value("pid", 0)), e.value("status", ""),
-                    e.value("bundle", ""), e.value("created", ""), e.value("owner", "")});
-    all.push_back(std::move(e));
+    std::optional<ListEntry> e;
+    if (rootfd) e = fast_list_entry(rootfd.get(), id);
+    if (!e) {
+      auto dir = store.open(id, false);
+      if (!dir) continue;  // deleted while we listed
+      e = list_entry(*dir);
+      if (!e) continue;  // deleted while we listed
+    }
+    if (format == "json") {
+      all.push_back(e->to_json());
+    } else {
+      rows.push_back({id, std::to_string(e->pid), e->status, e->bundle, e->created, e->owner});
+    }
   }
   if (quiet) {
     print(ids);

@@ -139,20 +139,103 @@ nlohmann::json ContainerDir::read_state() const {
   return j;
 }
 
+namespace {
+
+// The summary object of a state file's first `n` bytes, without the key and the trailing
+// comma; nullopt when the file does not open with a summary line.
+std::optional<std::string_view> summary_line(const char* buf, ssize_t n) {
+  std::string_view head(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
+  std::size_t nl = head.find('\n');
+  if (!head.starts_with(kSummaryKey) || nl == std::string_view::npos || nl < 2 ||
+      head[nl - 1] != ',') {
+    return std::nullopt;
+  }
+  return head.substr(kSummaryKey.size(), nl - 1 - kSummaryKey.size());
+}
+
+// Fills a StateSummary straight from the parser's events: `list` reads one line per
+// container, and building a JSON tree for each was most of its user time. Anything but a
+// flat object fails the parse.
+class SummaryReader final : public nlohmann::json_sax<nlohmann::json> {
+ public:
+  StateSummary out;
+  std::optional<std::uint64_t> bytes;
+
+  bool start_object(std::size_t /*n*/) override { return depth_++ == 0; }
+  bool end_object() override { return --depth_ == 0; }
+  bool start_array(std::size_t /*n*/) override { return false; }
+  bool end_array() override { return false; }
+  bool key(string_t& k) override {
+    key_ = std::move(k);
+    return true;
+  }
+  bool null() override { return true; }
+  bool binary(binary_t& /*b*/) override { return false; }
+  bool boolean(bool v) override {
+    if (key_ == "paused") out.paused = v;
+    return true;
+  }
+  bool number_integer(number_integer_t v) override {
+    return v >= 0 && number_unsigned(static_cast<number_unsigned_t>(v));
+  }
+  bool number_unsigned(number_unsigned_t v) override {
+    if (key_ == "pid") out.pid = static_cast<pid_t>(v);
+    if (key_ == "startTime") out.start_time = v;
+    if (key_ == "bytes") bytes = v;
+    return true;
+  }
+  bool number_float(number_float_t /*v*/, const string_t& /*s*/) override { return true; }
+  bool string(string_t& v) override {
+    if (std::string* f = field()) *f = std::move(v);
+    return true;
+  }
+  bool parse_error(std::size_t /*pos*/, const std::string& /*token*/,
+                   const nlohmann::detail::exception& /*e*/) override {
+    return false;
+  }
+
+ private:
+  std::string* field() {
+    if (key_ == "ociVersion") return &out.oci_version;
+    if (key_ == "status") return &out.phase;
+    if (key_ == "bundle") return &out.bundle;
+    if (key_ == "rootfs") return &out.rootfs;
+    if (key_ == "created") return &out.created;
+    if (key_ == "owner") return &out.owner;
+    return nullptr;
+  }
+
+  int depth_ = 0;
+  std::string key_;
+};
+
+}  // namespace
+
+std::optional<StateSummary> StateStore::peek_summary(int rootfd, const std::string& id) {
+  std::string name = id + "/state.json";
+  UniqueFd fd(::openat(rootfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  struct stat st {};
+  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+  char buf[kSummaryChunk];
+  auto line = summary_line(buf, ::pread(fd.get(), buf, sizeof buf, 0));
+  if (!line) return std::nullopt;
+  SummaryReader reader;
+  if (!nlohmann::json::sax_parse(line->begin(), line->end(), &reader) ||
+      reader.bytes != static_cast<std::uint64_t>(st.st_size)) {
+    return std::nullopt;
+  }
+  return std::move(reader.out);
+}
+
 nlohmann::json ContainerDir::read_state_summary() const {
   UniqueFd fd(::openat(dir_.get(), "state.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   struct stat st {};
   if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return read_state();
   char buf[kSummaryChunk];
-  ssize_t n = ::pread(fd.get(), buf, sizeof buf, 0);
-  std::string_view head(buf, n > 0 ? static_cast<std::size_t>(n) : 0);
-  std::size_t nl = head.find('\n');
+  auto line = summary_line(buf, ::pread(fd.get(), buf, sizeof buf, 0));
   // No summary line (a record from before it existed, or damage): the full read decides.
-  if (!head.starts_with(kSummaryKey) || nl == std::string_view::npos || nl < 2 ||
-      head[nl - 1] != ',') {
-    return read_state();
-  }
-  std::string_view inner = head.substr(kSummaryKey.size(), nl - 1 - kSummaryKey.size());
+  if (!line) return read_state();
+  std::string_view inner = *line;
   auto s = nlohmann::json::parse(inner, nullptr, false);
   if (s.is_discarded() || !s.is_object() || !s.contains("bytes") ||
       s["bytes"] != static_cast<std::uint64_t>(st.st_size)) {

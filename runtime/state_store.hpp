@@ -16,6 +16,19 @@
 
 namespace nyx {
 
+// What `list` needs of one container, from the first line of its state.json alone.
+struct StateSummary {
+  std::string oci_version;
+  std::string phase;  // the saved "status"
+  std::string bundle;
+  std::string rootfs;
+  std::string created;
+  std::string owner;
+  pid_t pid = 0;
+  std::uint64_t start_time = 0;
+  bool paused = false;
+};
+
 class ContainerDir {
  public:
   ContainerDir(std::string id, std::string path, UniqueFd dir)
@@ -39,7 +52,8 @@ class ContainerDir {
   void write_recovery(const nlohmann::json& recovery) const;
   nlohmann::json read_recovery() const;  // null when missing or unreadable
 
-  std::string fifo_path() const { return path_ + "/exec.fifo"; }
+  static constexpr const char* kFifoName = "exec.fifo";
+  std::string fifo_path() const { return path_ + "/" + kFifoName; }
 
   void lock() const;
   void unlock() const;
@@ -68,6 +82,11 @@ class StateStore {
   // nullopt when there is no such container. Locks it when `lock`.
   std::optional<ContainerDir> open(const std::string& id, bool lock) const;
   std::vector<std::string> ids() const;
+  // The summary line of ID's state.json, read through `rootfd` (the opened --root) without
+  // opening, locking or parsing anything else; nullopt unless the line is there, well formed
+  // and the file has the length it records. Callers then fall back to the full read, which
+  // waits for a delete in progress and reports damage.
+  static std::optional<StateSummary> peek_summary(int rootfd, const std::string& id);
   // Removes what creates killed before moving their directory into place, and deletes killed
   // after moving it out of sight, left (`.new.PID`, `.del.PID` of dead processes).
   void remove_stale() const;

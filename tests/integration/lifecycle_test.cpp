@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <map>
+
 #include "tests/integration/harness.hpp"
 
 namespace nyx::test {
@@ -110,6 +112,49 @@ TEST(Lifecycle, ListFormats) {
   std::string table = sb.nyx({"list"}).out;
   EXPECT_NE(table.find("ID"), std::string::npos);
   EXPECT_NE(table.find(l2), std::string::npos);
+}
+
+// `list` reads only each state file's summary line and asks the exec FIFO before /proc: every
+// status it shows must still be the one `state` reports, field for field.
+TEST(Lifecycle, ListAgreesWithStateInEveryStatus) {
+  Sandbox sb;
+  const std::string created = sb.id("a"), running = sb.id("b"), paused = sb.id("c"),
+                    stopped = sb.id("d");
+  json config = runc_like_config({"/bin/nyx-probe", "sleep", "30"});
+  config["linux"]["resources"] = {{"pids", {{"limit", 64}}}};  // a cgroup, for pause
+  sb.write_config(config);
+  for (const auto& id : {created, running, paused})
+    ASSERT_EQ(sb.nyx({"create", "--bundle", sb.bundle, id}).status, 0) << id;
+  ASSERT_EQ(sb.nyx({"start", running}).status, 0);
+  ASSERT_EQ(sb.nyx({"start", paused}).status, 0);
+  Result r = sb.nyx({"pause", paused});
+  ASSERT_EQ(r.status, 0) << r.err;
+  sb.write_config(runc_like_config({"/bin/nyx-probe", "exit", "0"}));
+  ASSERT_EQ(sb.nyx({"create", "--bundle", sb.bundle, stopped}).status, 0);
+  ASSERT_EQ(sb.nyx({"start", stopped}).status, 0);
+  for (int i = 0; i < 100 && sb.state(stopped)["status"] != "stopped"; ++i)
+    usleep(20000);
+
+  json all = json::parse(sb.nyx({"list", "--format", "json"}).out);
+  ASSERT_EQ(all.size(), 4u) << all.dump();
+  std::map<std::string, std::string> want = {
+      {created, "created"}, {running, "running"}, {paused, "paused"}, {stopped, "stopped"}};
+  for (const json& e : all) {
+    const std::string id = e["id"];
+    json st = sb.state(id);
+    EXPECT_EQ(e["status"], want[id]) << id;
+    EXPECT_EQ(e["status"], st["status"]) << id;
+    EXPECT_EQ(e["pid"], want[id] == "stopped" ? json(0) : st["pid"]) << id;
+    for (const char* k : {"ociVersion", "bundle", "rootfs", "created", "owner"})
+      EXPECT_EQ(e[k], st[k]) << id << " " << k;
+  }
+  std::string table = sb.nyx({"list"}).out;
+  EXPECT_NE(table.find(paused), std::string::npos);
+  EXPECT_NE(table.find("paused"), std::string::npos);
+  ASSERT_EQ(sb.nyx({"resume", paused}).status, 0);
+  EXPECT_EQ(json::parse(sb.nyx({"list", "--format", "json"}).out)[2]["status"], "running");
+  for (const auto& id : {created, running, paused, stopped})
+    EXPECT_EQ(sb.nyx({"delete", "--force", id}).status, 0) << id;
 }
 
 TEST(Lifecycle, KillStoppedContainer) {
