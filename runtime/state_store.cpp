@@ -264,10 +264,14 @@ void ContainerDir::write_state(const nlohmann::json& state) const {
   if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
     throw_errno(object_for(id_), "cannot write state");
   }
-  // No fsync: the state describes live processes, which a power loss ends anyway; rename is
-  // what keeps concurrent readers from seeing half a file (docs/state.md).
+  // No fsync: the state describes live processes, which a power loss ends anyway; an atomic
+  // rename is what keeps concurrent readers from seeing half a file (docs/state.md).
   fd.reset();
-  if (::renameat(dir_.get(), tmp, dir_.get(), "state.json") != 0) {
+  // Exchanged rather than renamed over: ext4 (auto_da_alloc) starts writeback of a file renamed
+  // over another, ~0.2 ms per state write here, for durability the state does not need.
+  if (::renameat2(dir_.get(), tmp, dir_.get(), "state.json", RENAME_EXCHANGE) == 0) {
+    ::unlinkat(dir_.get(), tmp, 0);
+  } else if (::renameat(dir_.get(), tmp, dir_.get(), "state.json") != 0) {
     throw_errno(object_for(id_), "cannot write state");
   }
 }
