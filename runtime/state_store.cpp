@@ -107,19 +107,21 @@ nlohmann::json summary_of(const nlohmann::json& state) {
   return s;
 }
 
-// The summary line and the rest of the record, with the total length written into the line.
+// The summary line, then the rest of the record on one line (compact: the file is read by
+// this program only, and indenting it was most of the cost of writing and parsing it), with
+// the total length written into the summary.
 std::string render_state(const nlohmann::json& state) {
   auto replace = nlohmann::json::error_handler_t::replace;
-  std::string body = state.dump(2, ' ', false, replace) + "\n";
-  if (body.size() < 4 || body.compare(0, 2, "{\n") != 0) return body;  // empty object
+  std::string body = state.dump(-1, ' ', false, replace) + "\n";
+  if (body.size() < 4 || body[0] != '{') return body;  // empty object
   std::string sum = summary_of(state).dump(-1, ' ', false, replace);
   sum.pop_back();  // reopen the object for "bytes"
   std::string line = std::string(kSummaryKey) + sum + (sum.size() > 1 ? "," : "") + "\"bytes\":";
   // Fixed width, so the total is known before it is written; spaces are valid JSON there.
-  std::size_t total = line.size() + 10 + 3 + (body.size() - 2);
+  std::size_t total = line.size() + 10 + 3 + (body.size() - 1);
   char num[16];
   std::snprintf(num, sizeof num, "%10zu", total);
-  line.append(num).append("},\n").append(body, 2);
+  line.append(num).append("},\n").append(body, 1);
   return line;
 }
 
