@@ -278,6 +278,15 @@ void ContainerDir::write_state(const nlohmann::json& state) const {
   }
 }
 
+void ContainerDir::write_first_state(const nlohmann::json& state) const {
+  std::string text = render_state(state);
+  UniqueFd fd(::openat(dir_.get(), "state.json",
+                       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    throw_errno(object_for(id_), "cannot write state");
+  }
+}
+
 void ContainerDir::write_recovery(const nlohmann::json& recovery) const {
   std::string text = recovery.dump() + "\n";
   UniqueFd fd(::openat(dir_.get(), "recovery.json",
@@ -348,13 +357,18 @@ void StateStore::validate_id(std::string_view id) {
 
 ContainerDir StateStore::create(const std::string& id, const nlohmann::json& first_state) const {
   validate_id(id);
-  mkdir_p(root_);
+  UniqueFd rootfd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd && errno == ENOENT) {
+    mkdir_p(root_);
+    rootfd.reset(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  }
+  if (!rootfd) throw_errno(object_for(id), "cannot open " + root_);
   std::string path = root_ + "/" + id;
-  if (::access(path.c_str(), F_OK) == 0) throw Error(object_for(id), "already exists");
+  if (::faccessat(rootfd.get(), id.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+    throw Error(object_for(id), "already exists");
+  }
   // The directory is made and locked under a private name, then moved into place: nobody ever
   // sees the container's directory unlocked before its first state is written.
-  UniqueFd rootfd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!rootfd) throw_errno(object_for(id), "cannot open " + root_);
   std::string tmp = private_name(".new.");
   if (::mkdirat(rootfd.get(), tmp.c_str(), 0700) != 0) {
     throw_errno(object_for(id), "cannot create " + root_ + "/" + tmp);
@@ -364,7 +378,7 @@ ContainerDir StateStore::create(const std::string& id, const nlohmann::json& fir
   ContainerDir dir(id, path, std::move(fd));
   dir.lock();
   try {
-    if (!first_state.is_null()) dir.write_state(first_state);
+    if (!first_state.is_null()) dir.write_first_state(first_state);
   } catch (const Error&) {
     remove_tree(rootfd.get(), tmp.c_str());
     throw;

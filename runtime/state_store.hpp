@@ -45,6 +45,8 @@ class ContainerDir {
   nlohmann::json read_state_summary() const;
   // Writes a temporary file and renames it over state.json: readers see old or new, never half.
   void write_state(const nlohmann::json& state) const;
+  // The same for a directory nobody else can see yet (StateStore::create): written in place.
+  void write_first_state(const nlohmann::json& state) const;
 
   // recovery.json: the init's pid and start time and the cgroups, written right after clone.
   // A second record, so that a crash before the state is complete, or a damaged state.json,
