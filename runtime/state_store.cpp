@@ -2,9 +2,11 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -215,7 +217,11 @@ class SummaryReader final : public nlohmann::json_sax<nlohmann::json> {
 
 std::optional<StateSummary> StateStore::peek_summary(int rootfd, const std::string& id) {
   std::string name = id + "/state.json";
-  UniqueFd fd(::openat(rootfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+  // No symlink anywhere, as StateStore::open refuses a linked container directory.
+  open_how how{};
+  how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+  UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, rootfd, name.c_str(), &how, sizeof how)));
   struct stat st {};
   if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
   char buf[kSummaryChunk];
