@@ -199,6 +199,12 @@ class StrictWatcher {
   std::vector<Frame> frames_;
 };
 
+// nlohmann's message without its "[json.exception.NAME.ID] " prefix.
+std::string without_id(const std::string& msg) {
+  auto colon = msg.find("] ");
+  return colon == std::string::npos ? msg : msg.substr(colon + 2);
+}
+
 }  // namespace
 
 json parse_strict(std::string_view text, std::string_view what, std::size_t max_depth) {
@@ -223,14 +229,11 @@ json parse_strict(std::string_view text, std::string_view what, std::size_t max_
       throw Error(std::string(what), "line " + std::to_string(line) + ", column " +
                                          std::to_string(column) + ": " + why);
     }
-    auto colon = msg.find("] ");
-    throw Error(std::string(what), colon == std::string::npos ? msg : msg.substr(colon + 2));
+    throw Error(std::string(what), without_id(msg));
   } catch (const json::out_of_range& e) {
     // A number beyond double's range ("1e400"): nlohmann reports it as out_of_range, without a
     // position. Found by fuzzing (tests/fuzz/regressions/number-overflow.json).
-    std::string msg = e.what();
-    auto colon = msg.find("] ");
-    throw Error(std::string(what), colon == std::string::npos ? msg : msg.substr(colon + 2));
+    throw Error(std::string(what), without_id(e.what()));
   }
 }
 

@@ -297,6 +297,13 @@ Cgroups Cgroups::plan(const Config& cfg, const std::string& id) {
   return cg;
 }
 
+Cgroups Cgroups::default_everywhere(const std::string& id) {
+  // An explicit cgroupsPath selects every hierarchy; this one is the default path.
+  Config cfg;
+  cfg.linux.cgroups_path = container_path("", "/", id);
+  return plan(cfg, id);
+}
+
 Cgroups Cgroups::from_json(const nlohmann::json& j) {
   Cgroups cg;
   if (!j.is_array()) return cg;

@@ -31,6 +31,9 @@ class Cgroups {
   // there is one, and each v1 hierarchy whose controller the resources need; with an explicit
   // cgroupsPath (engines), every v1 hierarchy as runc does. Reads /proc/self/cgroup only.
   static Cgroups plan(const Config& cfg, const std::string& id);
+  // Where a config without cgroupsPath puts ID's cgroups, in every hierarchy: what is left to
+  // look at when both records of a container are lost (missing ones are skipped on removal).
+  static Cgroups default_everywhere(const std::string& id);
 
   static Cgroups from_json(const nlohmann::json& j);
   nlohmann::json to_json() const;

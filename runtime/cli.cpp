@@ -150,71 +150,53 @@ struct Cli {
     });
   }
 
+  // The subcommand, when it is one to build; with a required container ID when `with_id`.
+  CLI::App* sub(const char* name, const char* what, bool with_id = true) {
+    if (!want(name)) return nullptr;
+    CLI::App* c = app.add_subcommand(name, what);
+    if (with_id) c->add_option("id", id)->required();
+    return c;
+  }
+
   void add_simple() {
-    CLI::App* c = nullptr;
-    if (want("start")) {
-      c = app.add_subcommand("start", "start a created container");
-      c->add_option("id", id)->required();
+    if (CLI::App* c = sub("start", "start a created container")) {
       c->callback([this] { action = [this] { return cmd_start(global, id); }; });
     }
-
-    if (want("state")) {
-      c = app.add_subcommand("state", "print the state of a container");
-      c->add_option("id", id)->required();
+    if (CLI::App* c = sub("state", "print the state of a container")) {
       c->callback([this] { action = [this] { return cmd_state(global, id); }; });
     }
-
-    if (want("kill")) {
-      c = app.add_subcommand("kill", "send a signal to a container");
+    if (CLI::App* c = sub("kill", "send a signal to a container")) {
       c->add_flag("-a,--all", all, "signal every process of the container");
-      c->add_option("id", id)->required();
       c->add_option("signal", signal);
       c->callback([this] { action = [this] { return cmd_kill(global, id, signal, all); }; });
     }
-
-    if (want("delete")) {
-      c = app.add_subcommand("delete", "delete a container");
+    if (CLI::App* c = sub("delete", "delete a container")) {
       c->add_flag("-f,--force", force, "kill it first if it is running");
-      c->add_option("id", id)->required();
       c->callback([this] { action = [this] { return cmd_delete(global, id, force); }; });
     }
-
-    if (want("list")) {
-      c = app.add_subcommand("list", "list containers");
+    if (CLI::App* c = sub("list", "list containers", false)) {
       c->add_option("-f,--format", format)->check(CLI::IsMember({"table", "json"}));
       c->add_flag("-q,--quiet", quiet);
       c->callback([this] { action = [this] { return cmd_list(global, format, quiet); }; });
     }
-
-    if (want("pause")) {
-      c = app.add_subcommand("pause", "freeze every process of a container");
-      c->add_option("id", id)->required();
+    if (CLI::App* c = sub("pause", "freeze every process of a container")) {
       c->callback([this] { action = [this] { return cmd_pause(global, id, true); }; });
     }
-
-    if (want("resume")) {
-      c = app.add_subcommand("resume", "thaw a paused container");
-      c->add_option("id", id)->required();
+    if (CLI::App* c = sub("resume", "thaw a paused container")) {
       c->callback([this] { action = [this] { return cmd_pause(global, id, false); }; });
     }
-
-    if (want("ps")) {
-      c = app.add_subcommand("ps", "list a container's processes");
+    if (CLI::App* c = sub("ps", "list a container's processes")) {
       c->add_option("-f,--format", format)->check(CLI::IsMember({"table", "json"}));
-      c->add_option("id", id)->required();
       c->add_option("ps_args", ps_args);
       c->callback([this] { action = [this] { return cmd_ps(global, id, format, ps_args); }; });
     }
-
-    if (want("update")) {
-      c = app.add_subcommand("update", "change a container's resources");
+    if (CLI::App* c = sub("update", "change a container's resources")) {
       c->add_option("-r,--resources", resources, "linux.resources JSON file, - for stdin");
       for (const char* flag :
            {"memory", "memory-reservation", "memory-swap", "pids-limit", "cpu-share", "cpu-quota",
             "cpu-period", "cpuset-cpus", "cpuset-mems", "blkio-weight"}) {
         c->add_option(std::string("--") + flag, update_values[flag]);
       }
-      c->add_option("id", id)->required();
       c->callback([this] {
         action = [this] {
           std::erase_if(update_values, [](const auto& kv) { return kv.second.empty(); });
@@ -222,17 +204,12 @@ struct Cli {
         };
       });
     }
-
-    if (want("events")) {
-      c = app.add_subcommand("events", "print a container's state events");
+    if (CLI::App* c = sub("events", "print a container's state events")) {
       c->add_flag("--stats", stats);
       c->add_option("--interval", interval);
-      c->add_option("id", id)->required();
       c->callback([this] { action = [this] { return cmd_events(global, id, stats, interval); }; });
     }
-
-    if (want("features")) {
-      c = app.add_subcommand("features", "print the runtime's features");
+    if (CLI::App* c = sub("features", "print the runtime's features", false)) {
       c->callback([this] { action = [] { return cmd_features(); }; });
     }
   }

@@ -263,32 +263,32 @@ CreatedContainer create_container(const StateStore& store, const CreateOptions& 
 }
 
 std::string container_status(const ContainerDir& dir, const nlohmann::json& state) {
-  const nlohmann::json& nyx = state.value("nyx", nlohmann::json::object());
-  std::string phase = state.value("status", "");
-  if (phase == "creating") {
+  return container_status(dir, summarize(state));
+}
+
+std::string container_status(const ContainerDir& dir, const StateSummary& s) {
+  if (s.phase == "creating") {
     nlohmann::json rec = dir.read_recovery();
     bool alive = rec.is_object() &&
                  process_is(rec.value("pid", 0), rec.value("startTime", std::uint64_t{0}));
     return alive ? "creating" : "stopped";
   }
-  return live_status(phase, state.value("pid", 0), nyx.value("startTime", std::uint64_t{0}),
-                     nyx.value("paused", false), dir.fd(), ContainerDir::kFifoName);
+  return live_status(s, dir.fd(), ContainerDir::kFifoName);
 }
 
-std::string live_status(std::string_view phase, pid_t pid, std::uint64_t start_time, bool paused,
-                        int fifo_dirfd, const char* fifo_name) {
-  if (phase == "stopped") return "stopped";
+std::string live_status(const StateSummary& s, int fifo_dirfd, const char* fifo_name) {
+  if (s.phase == "stopped") return "stopped";
   // A reader on the exec FIFO is the init itself, alive and not yet started: that answers
   // without reading /proc (the largest per-container cost of `list`).
-  if (!paused && phase != "creating") {
+  if (!s.paused) {
     int fd = ::openat(fifo_dirfd, fifo_name, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
     if (fd >= 0) {
       ::close(fd);
       return "created";
     }
   }
-  if (!process_is(pid, start_time)) return "stopped";
-  return paused ? "paused" : "running";
+  if (!process_is(s.pid, s.start_time)) return "stopped";
+  return s.paused ? "paused" : "running";
 }
 
 namespace {
@@ -396,11 +396,8 @@ Cgroups cgroups_of(const ContainerDir& dir, const nlohmann::json* state) {
   Cgroups cg =
       rec.is_object() ? Cgroups::from_json(rec.value("cgroups", nlohmann::json())) : Cgroups();
   if (!cg.empty() || state != nullptr) return cg;
-  // Both records lost: the cgroups themselves are the third, where a config without
-  // cgroupsPath puts them, in every hierarchy (missing ones are skipped when removing).
-  Config cfg;
-  cfg.linux.cgroups_path = "/nyx-runtime/" + dir.id();
-  return Cgroups::plan(cfg, dir.id());
+  // Both records lost: the cgroups themselves are the third.
+  return Cgroups::default_everywhere(dir.id());
 }
 
 }  // namespace

@@ -4,7 +4,6 @@
 
 #include <optional>
 #include <string>
-#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -53,10 +52,11 @@ CreatedContainer create_container(const StateStore& store, const CreateOptions& 
 
 // created / running / paused / stopped / creating, from the saved pid and its start time.
 std::string container_status(const ContainerDir& dir, const nlohmann::json& state);
-// The same from the saved phase, init and pause flag; the exec FIFO is `fifo_name` under
-// `fifo_dirfd`. For a phase other than "creating" (which needs the recovery record).
-std::string live_status(std::string_view phase, pid_t pid, std::uint64_t start_time, bool paused,
-                        int fifo_dirfd, const char* fifo_name);
+std::string container_status(const ContainerDir& dir, const StateSummary& summary);
+// The same for any phase but "creating" (which needs the recovery record), with the exec FIFO
+// at `fifo_name` under `fifo_dirfd`: `list` reaches it through --root without opening the
+// container's directory.
+std::string live_status(const StateSummary& summary, int fifo_dirfd, const char* fifo_name);
 
 // The state as `state ID` prints it: OCI fields plus the hardening record, in a fixed order.
 nlohmann::ordered_json public_state(const nlohmann::json& state, const std::string& status);

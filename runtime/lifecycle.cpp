@@ -45,12 +45,12 @@ bool unlinked(const ContainerDir& dir) {
   return ::fstat(dir.fd(), &st) != 0 || st.st_nlink == 0;
 }
 
-// state.json for readers that do not lock (state, list). A missing or unreadable file may only
-// mean that a delete holds the container's lock and is removing it: wait for that to settle.
-// nullopt when the container went away meanwhile; throws the read error when the file stays
-// damaged with nobody working on it.
-std::optional<nlohmann::json> settled_state(const ContainerDir& dir, bool summary = false) {
-  auto read = [&] { return summary ? dir.read_state_summary() : dir.read_state(); };
+// What `read` takes from state.json, for readers that do not lock (state, list). A missing or
+// unreadable file may only mean that a delete holds the container's lock and is removing it: wait
+// for that to settle. nullopt when the container went away meanwhile; throws the read error when
+// the file stays damaged with nobody working on it.
+template <class Read>
+auto settled(const ContainerDir& dir, Read read) -> std::optional<decltype(read())> {
   for (int attempt = 0;; ++attempt) {
     try {
       return read();
@@ -270,7 +270,7 @@ int cmd_state(const GlobalOptions& g, const std::string& id) {
   ContainerDir dir = must_open(store, id, false);
   std::optional<nlohmann::json> state;
   try {
-    state = settled_state(dir);
+    state = settled(dir, [&] { return dir.read_state(); });
   } catch (const Error& e) {
     throw Error(e.object(), e.cause() + damage_note(dir));
   }
@@ -353,43 +353,42 @@ struct ListEntry {
   }
 };
 
-// nullopt when the container went away while it was listed.
-std::optional<ListEntry> list_entry(const ContainerDir& dir) {
-  try {
-    std::optional<nlohmann::json> settled = settled_state(dir, true);
-    if (!settled) return std::nullopt;
-    nlohmann::json& state = *settled;
-    std::string status = container_status(dir, state);
-    return ListEntry{.oci_version = state.value("ociVersion", ""),
-                     .id = dir.id(),
-                     .status = status,
-                     .bundle = state.value("bundle", ""),
-                     .rootfs = state.value("rootfs", ""),
-                     .created = state.value("created", ""),
-                     .owner = state.value("owner", ""),
-                     .pid = status == "stopped" ? 0 : state.value("pid", 0)};
-  } catch (const Error& e) {
-    return ListEntry{.id = dir.id(), .status = "damaged", .error = e.cause()};
-  }
+ListEntry entry_of(const std::string& id, StateSummary s, std::string status) {
+  pid_t pid = status == "stopped" ? 0 : s.pid;
+  return ListEntry{.oci_version = std::move(s.oci_version),
+                   .id = id,
+                   .status = std::move(status),
+                   .bundle = std::move(s.bundle),
+                   .rootfs = std::move(s.rootfs),
+                   .created = std::move(s.created),
+                   .owner = std::move(s.owner),
+                   .pid = pid};
 }
 
-// The same from the summary line alone (no directory opened, no lock, no tree built);
+// From the summary line alone, through --root (no directory opened, no lock, no tree built);
 // nullopt when that is not enough: no clean summary, or a container still being created.
 std::optional<ListEntry> fast_list_entry(int rootfd, const std::string& id) {
   std::optional<StateSummary> s = StateStore::peek_summary(rootfd, id);
   if (!s || s->phase == "creating") return std::nullopt;
   std::string fifo = id + "/" + ContainerDir::kFifoName;
-  std::string status =
-      live_status(s->phase, s->pid, s->start_time, s->paused, rootfd, fifo.c_str());
-  pid_t pid = status == "stopped" ? 0 : s->pid;
-  return ListEntry{.oci_version = std::move(s->oci_version),
-                   .id = id,
-                   .status = std::move(status),
-                   .bundle = std::move(s->bundle),
-                   .rootfs = std::move(s->rootfs),
-                   .created = std::move(s->created),
-                   .owner = std::move(s->owner),
-                   .pid = pid};
+  std::string status = live_status(*s, rootfd, fifo.c_str());
+  return entry_of(id, std::move(*s), std::move(status));
+}
+
+// The careful way: waits out a create or delete at work, reads the whole record when there
+// is no summary line, lists damage. nullopt when the container went away meanwhile.
+std::optional<ListEntry> list_entry(const ContainerDir& dir) {
+  try {
+    std::optional<StateSummary> s = settled(dir, [&] {
+      std::optional<StateSummary> line = dir.read_summary();
+      return line ? *line : summarize(dir.read_state());
+    });
+    if (!s) return std::nullopt;
+    std::string status = container_status(dir, *s);
+    return entry_of(dir.id(), std::move(*s), std::move(status));
+  } catch (const Error& e) {
+    return ListEntry{.id = dir.id(), .status = "damaged", .error = e.cause()};
+  }
 }
 
 // Columns padded like runc's tabwriter (minimum width 12, 3 spaces of padding).

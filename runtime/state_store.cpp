@@ -96,17 +96,16 @@ namespace {
 constexpr std::string_view kSummaryKey = "{\"summary\":";
 constexpr std::size_t kSummaryChunk = 4096;
 
-nlohmann::json summary_of(const nlohmann::json& state) {
-  nlohmann::json s = nlohmann::json::object();
-  for (const char* k : {"ociVersion", "status", "pid", "bundle", "rootfs", "created", "owner"}) {
-    if (auto it = state.find(k); it != state.end()) s[k] = *it;
-  }
-  if (auto nyx = state.find("nyx"); nyx != state.end() && nyx->is_object()) {
-    for (const char* k : {"startTime", "paused"}) {
-      if (auto it = nyx->find(k); it != nyx->end()) s[k] = *it;
-    }
-  }
-  return s;
+nlohmann::json summary_json(const StateSummary& s) {
+  return {{"ociVersion", s.oci_version},
+          {"status", s.phase},
+          {"pid", s.pid},
+          {"bundle", s.bundle},
+          {"rootfs", s.rootfs},
+          {"created", s.created},
+          {"owner", s.owner},
+          {"startTime", s.start_time},
+          {"paused", s.paused}};
 }
 
 // The summary line, then the rest of the record on one line (compact: the file is read by
@@ -116,7 +115,7 @@ std::string render_state(const nlohmann::json& state) {
   auto replace = nlohmann::json::error_handler_t::replace;
   std::string body = state.dump(-1, ' ', false, replace) + "\n";
   if (body.size() < 4 || body[0] != '{') return body;  // empty object
-  std::string sum = summary_of(state).dump(-1, ' ', false, replace);
+  std::string sum = summary_json(summarize(state)).dump(-1, ' ', false, replace);
   sum.pop_back();  // reopen the object for "bytes"
   std::string line = std::string(kSummaryKey) + sum + (sum.size() > 1 ? "," : "") + "\"bytes\":";
   // Fixed width, so the total is known before it is written; spaces are valid JSON there.
@@ -213,7 +212,42 @@ class SummaryReader final : public nlohmann::json_sax<nlohmann::json> {
   std::string key_;
 };
 
+enum class SummaryRead { Ok, Missing, Mismatch };
+
+// The summary line of the open state file `fd`: Missing when the file does not start with
+// one, Mismatch when the line is not what nyx writes or the file's length is not the recorded
+// one.
+SummaryRead read_summary_at(int fd, StateSummary& out) {
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return SummaryRead::Missing;
+  char buf[kSummaryChunk];
+  auto line = summary_line(buf, ::pread(fd, buf, sizeof buf, 0));
+  if (!line) return SummaryRead::Missing;
+  SummaryReader reader;
+  if (!nlohmann::json::sax_parse(line->begin(), line->end(), &reader) ||
+      reader.bytes != static_cast<std::uint64_t>(st.st_size)) {
+    return SummaryRead::Mismatch;
+  }
+  out = std::move(reader.out);
+  return SummaryRead::Ok;
+}
+
 }  // namespace
+
+StateSummary summarize(const nlohmann::json& state) {
+  StateSummary s;
+  s.oci_version = state.value("ociVersion", "");
+  s.phase = state.value("status", "");
+  s.bundle = state.value("bundle", "");
+  s.rootfs = state.value("rootfs", "");
+  s.created = state.value("created", "");
+  s.owner = state.value("owner", "");
+  s.pid = state.value("pid", 0);
+  const nlohmann::json& nyx = state.value("nyx", nlohmann::json::object());
+  s.start_time = nyx.value("startTime", std::uint64_t{0});
+  s.paused = nyx.value("paused", false);
+  return s;
+}
 
 std::optional<StateSummary> StateStore::peek_summary(int rootfd, const std::string& id) {
   std::string name = id + "/state.json";
@@ -222,44 +256,21 @@ std::optional<StateSummary> StateStore::peek_summary(int rootfd, const std::stri
   how.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK;
   how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
   UniqueFd fd(static_cast<int>(::syscall(SYS_openat2, rootfd, name.c_str(), &how, sizeof how)));
-  struct stat st {};
-  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
-  char buf[kSummaryChunk];
-  auto line = summary_line(buf, ::pread(fd.get(), buf, sizeof buf, 0));
-  if (!line) return std::nullopt;
-  SummaryReader reader;
-  if (!nlohmann::json::sax_parse(line->begin(), line->end(), &reader) ||
-      reader.bytes != static_cast<std::uint64_t>(st.st_size)) {
-    return std::nullopt;
-  }
-  return std::move(reader.out);
+  StateSummary s;
+  if (!fd || read_summary_at(fd.get(), s) != SummaryRead::Ok) return std::nullopt;
+  return s;
 }
 
-nlohmann::json ContainerDir::read_state_summary() const {
+std::optional<StateSummary> ContainerDir::read_summary() const {
   UniqueFd fd(::openat(dir_.get(), "state.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
-  struct stat st {};
-  if (!fd || ::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) return read_state();
-  char buf[kSummaryChunk];
-  auto line = summary_line(buf, ::pread(fd.get(), buf, sizeof buf, 0));
-  // No summary line (a record from before it existed, or damage): the full read decides.
-  if (!line) return read_state();
-  std::string_view inner = *line;
-  auto s = nlohmann::json::parse(inner, nullptr, false);
-  if (s.is_discarded() || !s.is_object() || !s.contains("bytes") ||
-      s["bytes"] != static_cast<std::uint64_t>(st.st_size)) {
+  StateSummary s;
+  // Not openable or no summary line: the full read decides (and names the error).
+  SummaryRead r = fd ? read_summary_at(fd.get(), s) : SummaryRead::Missing;
+  if (r == SummaryRead::Mismatch) {
     throw Error(object_for(id_), "state file is corrupt (truncated or overwritten)");
   }
-  nlohmann::json state = nlohmann::json::object();
-  nlohmann::json nyx = nlohmann::json::object();
-  for (auto& [k, v] : s.items()) {
-    if (k == "startTime" || k == "paused") {
-      nyx[k] = v;
-    } else if (k != "bytes") {
-      state[k] = v;
-    }
-  }
-  state["nyx"] = std::move(nyx);
-  return state;
+  if (r == SummaryRead::Missing) return std::nullopt;
+  return s;
 }
 
 void ContainerDir::write_state(const nlohmann::json& state) const {

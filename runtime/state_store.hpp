@@ -16,7 +16,7 @@
 
 namespace nyx {
 
-// What `list` needs of one container, from the first line of its state.json alone.
+// What `list` and the status of a container need, kept as the first line of its state.json.
 struct StateSummary {
   std::string oci_version;
   std::string phase;  // the saved "status"
@@ -29,6 +29,9 @@ struct StateSummary {
   bool paused = false;
 };
 
+// The summary of a whole state record.
+StateSummary summarize(const nlohmann::json& state);
+
 class ContainerDir {
  public:
   ContainerDir(std::string id, std::string path, UniqueFd dir)
@@ -40,9 +43,10 @@ class ContainerDir {
 
   // Throws Error naming the container when state.json is missing, truncated or not JSON.
   nlohmann::json read_state() const;
-  // The same without the stored config and the hardening record, for `list`: building those
-  // subtrees is most of the parse.
-  nlohmann::json read_state_summary() const;
+  // Only the summary line, for `list`: nullopt when the file has none (a record from before
+  // it existed; read the whole state), throws Error when the file is missing or its length no
+  // longer matches the one the line records (truncated or overwritten).
+  std::optional<StateSummary> read_summary() const;
   // Writes a temporary file and renames it over state.json: readers see old or new, never half.
   void write_state(const nlohmann::json& state) const;
   // The same for a directory nobody else can see yet (StateStore::create): written in place.
