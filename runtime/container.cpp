@@ -130,7 +130,7 @@ nlohmann::json Creation::base_state(const char* phase) const {
   };
   nlohmann::json nyx = {{"version", 1}, {"cgroups", launch_->cgroups().to_json()}};
   nyx["config"] = cfg_.raw;
-  if (pid > 0) nyx["startTime"] = process_start_time(pid).value_or(0);
+  if (pid > 0) nyx["startTime"] = launch_->init().start_time;
   st["nyx"] = std::move(nyx);
   return st;
 }
@@ -167,10 +167,10 @@ void Creation::make_fds() {
 }
 
 void Creation::write_recovery() const {
-  pid_t pid = launch_->pid();
-  auto start = process_start_time(pid).value_or(0);
-  dir_->write_recovery(
-      {{"pid", pid}, {"startTime", start}, {"cgroups", launch_->cgroups().to_json()}});
+  const ChildProcess& init = launch_->init();
+  dir_->write_recovery({{"pid", init.pid},
+                        {"startTime", init.start_time},
+                        {"cgroups", launch_->cgroups().to_json()}});
 }
 
 void Creation::on_hook_point() {

@@ -208,7 +208,8 @@ void Launch::talk(const std::function<void()>& on_hook_point,
         int status = 0;
         ::waitpid(init_.pid, &status, 0);
         init_.pid = r.pid;
-        init_.pidfd = open_process(r.pid, process_start_time(r.pid).value_or(0));
+        init_.start_time = process_start_time(r.pid).value_or(0);
+        init_.pidfd = open_process(r.pid, init_.start_time);
         on_new_init(r.pid);
         break;
       }

@@ -25,6 +25,7 @@ class Launch {
   BuiltPlan& plan() { return bp_; }
   Outcome& outcome() { return bp_.outcome; }
   ChildProcess& init() { return init_; }
+  const ChildProcess& init() const { return init_; }
   pid_t pid() const { return init_.pid; }
   Cgroups& cgroups() { return cgroups_; }
   const Cgroups& cgroups() const { return cgroups_; }

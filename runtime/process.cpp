@@ -28,6 +28,7 @@ int clone_child(std::uint64_t flags, int cgroup_fd, const ChildPlan& plan, Child
   if (rc == 0) run_child(plan);
   out.pid = static_cast<pid_t>(rc);
   out.pidfd.reset(pidfd);
+  out.start_time = process_start_time(out.pid).value_or(0);
   return 0;
 }
 

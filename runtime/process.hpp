@@ -16,6 +16,7 @@ namespace nyx {
 struct ChildProcess {
   pid_t pid = -1;
   UniqueFd pidfd;
+  std::uint64_t start_time = 0;  // process_start_time, read once when the pid is known
 };
 
 // clone3 with `flags` (CLONE_NEW*), into the cgroup `cgroup_fd` when >= 0, running
