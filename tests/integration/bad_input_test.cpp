@@ -8,7 +8,6 @@
 #include <fstream>
 #include <functional>
 #include <optional>
-#include <sstream>
 
 #include "tests/integration/harness.hpp"
 
@@ -16,15 +15,6 @@ namespace nyx::test {
 namespace {
 
 // Entries of `dir` (none when it does not exist).
-std::vector<std::string> entries(const std::string& dir) {
-  Result r = run({"ls", "-A", dir});
-  std::vector<std::string> out;
-  std::istringstream in(r.out);
-  for (std::string l; std::getline(in, l);)
-    if (!l.empty()) out.push_back(l);
-  return out;
-}
-
 // Runs `nyx create` (and `run`) on the bundle as it is and checks the failure.
 void expect_rejected(const Sandbox& sb, const std::string& what,
                      const std::vector<std::string>& needles,
@@ -39,7 +29,7 @@ void expect_rejected(const Sandbox& sb, const std::string& what,
     EXPECT_EQ(r.err.rfind("nyx-runtime: ", 0), 0u) << r.err;
     for (const auto& n : needles)
       EXPECT_NE(r.err.find(n), std::string::npos) << "missing \"" << n << "\" in: " << r.err;
-    EXPECT_TRUE(entries(sb.root).empty()) << "left behind in --root";
+    EXPECT_TRUE(dir_entries(sb.root).empty()) << "left behind in --root";
     EXPECT_TRUE(mounts_under(sb.dir).empty());
     EXPECT_TRUE(mounts_under(shared_rootfs()).empty());
     if (!cid.empty() && cid.find('/') == std::string::npos && cid != "..") {
@@ -233,9 +223,9 @@ TEST(BadInput, HostileMountDestinations) {
   EXPECT_NE(std::find(in["mounts"].begin(), in["mounts"].end(), json(host + "/sub2")),
             in["mounts"].end())
       << in["mounts"];
-  EXPECT_TRUE(entries(host).empty()) << "created on the host through the symlink";
+  EXPECT_TRUE(dir_entries(host).empty()) << "created on the host through the symlink";
   EXPECT_TRUE(mounts_under(host).empty());
-  EXPECT_TRUE(entries(sb.root).empty());
+  EXPECT_TRUE(dir_entries(sb.root).empty());
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include "tests/integration/harness.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -52,10 +53,7 @@ Result run(const std::vector<std::string>& argv, const std::string& input, int t
     dup2(in[0], 0);
     dup2(out[1], 1);
     dup2(err[1], 2);
-    std::vector<char*> args;
-    for (const auto& a : argv)
-      args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
+    std::vector<char*> args = c_argv(argv);
     execvp(args[0], args.data());
     _exit(127);
   }
@@ -281,6 +279,26 @@ std::vector<std::string> mounts_under(const std::string& prefix) {
       mp = f;
     if (mp.rfind(prefix, 0) == 0) out.push_back(mp);
   }
+  return out;
+}
+
+std::vector<std::string> dir_entries(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = readdir(d)) {
+    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
+      out.emplace_back(e->d_name);
+  }
+  closedir(d);
+  return out;
+}
+
+std::vector<char*> c_argv(const std::vector<std::string>& args) {
+  std::vector<char*> out;
+  for (const auto& a : args)
+    out.push_back(const_cast<char*>(a.c_str()));
+  out.push_back(nullptr);
   return out;
 }
 

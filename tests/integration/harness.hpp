@@ -68,5 +68,9 @@ json step(const std::vector<json>& lines, const std::string& name);
 // Mount points from /proc/self/mountinfo that start with `prefix`.
 std::vector<std::string> mounts_under(const std::string& prefix);
 bool path_exists(const std::string& path);
+// Every entry of a directory, hidden ones too (not "." and ".."); empty when it does not exist.
+std::vector<std::string> dir_entries(const std::string& dir);
+// argv for execv: pointers into `args`, null-terminated.
+std::vector<char*> c_argv(const std::vector<std::string>& args);
 
 }  // namespace nyx::test

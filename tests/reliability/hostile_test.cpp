@@ -280,7 +280,7 @@ TEST(HostileInput, EveryCaseIsRefusedWithThePathAndNothingIsMade) {
     // One line.
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
     EXPECT_EQ(r.out, "");
-    EXPECT_EQ(root_entries(sb.root), std::vector<std::string>{}) << r.err;
+    EXPECT_EQ(dir_entries(sb.root), std::vector<std::string>{}) << r.err;
     EXPECT_EQ(cgroup_dirs_named(id), std::vector<std::string>{});
     std::cout << "[ hostile ] " << k.name << " (" << static_cast<int>(ms)
               << " ms): " << r.err.substr(0, 160);

@@ -54,10 +54,7 @@ pid_t spawn_marked(const std::vector<std::string>& argv, const std::string& mark
     dup2(null, 1);
     dup2(null, 2);
     setenv(kMarkerVar, marker.c_str(), 1);
-    std::vector<char*> args;
-    for (const auto& a : argv)
-      args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
+    std::vector<char*> args = c_argv(argv);
     execv(args[0], args.data());
     _exit(127);
   }
@@ -139,18 +136,6 @@ std::vector<std::string> cgroup_dirs_named(const std::string& id) {
   return out;
 }
 
-std::vector<std::string> root_entries(const std::string& root) {
-  std::vector<std::string> out;
-  DIR* d = opendir(root.c_str());
-  if (d == nullptr) return out;
-  while (dirent* e = readdir(d)) {
-    if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0)
-      out.emplace_back(e->d_name);
-  }
-  closedir(d);
-  return out;
-}
-
 std::string leftovers(const Sandbox& sb, const std::string& id, const std::string& marker) {
   std::string out;
   reap_children();
@@ -163,7 +148,7 @@ std::string leftovers(const Sandbox& sb, const std::string& id, const std::strin
     out += " mount " + m + ";";
   for (const auto& c : cgroup_dirs_named(id))
     out += " cgroup " + c + ";";
-  for (const auto& e : root_entries(sb.root))
+  for (const auto& e : dir_entries(sb.root))
     out += " state entry " + e + ";";
   return out;
 }

@@ -29,8 +29,6 @@ void sleep_us(long us);
 std::vector<pid_t> marked_processes(const std::string& marker, const std::string& id);
 // Directories under any cgroup hierarchy (/sys/fs/cgroup/*) whose name contains `id`.
 std::vector<std::string> cgroup_dirs_named(const std::string& id);
-// Every entry (hidden ones too) of a --root directory; empty when it does not exist.
-std::vector<std::string> root_entries(const std::string& root);
 
 // A description of everything a container left on the host (empty when clean): processes,
 // mounts under the sandbox, cgroups, state entries.

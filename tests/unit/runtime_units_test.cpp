@@ -1,5 +1,6 @@
 // Small runtime pieces that need no container: signals, mount options, ids, in-root checks.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -86,6 +87,47 @@ TEST_F(RootfsDir, ResolvedPathHasNoSymlinks) {
   EXPECT_EQ(check_in_root(root_, "etc/new/../other", "m", false), "etc/other");
   EXPECT_EQ(check_in_root(root_, "plain/a", "m", true), "plain/a");
   EXPECT_THROW(check_in_root(root_, "new/../../x", "m", false), Error);
+}
+
+// The summary line is what `list` reads alone: written with every state, found through the
+// root fd, and refused (so that the full read reports damage) once the file is cut short.
+TEST_F(RootfsDir, StateSummaryRoundTripsAndDetectsTruncation) {
+  StateStore store(root_);
+  nlohmann::json state = {{"ociVersion", "1.0.2"},
+                          {"status", "created"},
+                          {"pid", 4242},
+                          {"bundle", "/b"},
+                          {"rootfs", "/b/rootfs"},
+                          {"created", "2026-01-01T00:00:00Z"},
+                          {"owner", ""},
+                          {"config", {{"big", std::string(8000, 'x')}}},
+                          {"nyx", {{"startTime", 99}, {"paused", true}}}};
+  ContainerDir dir = store.create("c1", state);
+  dir.unlock();
+  int rootfd = ::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  ASSERT_GE(rootfd, 0);
+  std::optional<StateSummary> s = StateStore::peek_summary(rootfd, "c1");
+  ASSERT_TRUE(s.has_value());
+  EXPECT_EQ(s->phase, "created");
+  EXPECT_EQ(s->pid, 4242);
+  EXPECT_EQ(s->bundle, "/b");
+  EXPECT_EQ(s->rootfs, "/b/rootfs");
+  EXPECT_EQ(s->created, "2026-01-01T00:00:00Z");
+  EXPECT_EQ(s->start_time, 99u);
+  EXPECT_TRUE(s->paused);
+  EXPECT_EQ(dir.read_state(), state);  // the line is not part of the record
+
+  state["status"] = "stopped";
+  dir.write_state(state);
+  EXPECT_EQ(StateStore::peek_summary(rootfd, "c1")->phase, "stopped");
+
+  std::string file = root_ + "/c1/state.json";
+  struct stat st {};
+  ASSERT_EQ(::stat(file.c_str(), &st), 0);
+  ASSERT_EQ(::truncate(file.c_str(), st.st_size - 1), 0);
+  EXPECT_FALSE(StateStore::peek_summary(rootfd, "c1").has_value());
+  EXPECT_THROW(dir.read_summary(), Error);
+  ::close(rootfd);
 }
 
 }  // namespace
