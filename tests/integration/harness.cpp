@@ -146,11 +146,15 @@ std::string Sandbox::id(const std::string& name) const {
   return name + "-" + std::to_string(getpid());
 }
 
-Result Sandbox::nyx(const std::vector<std::string>& args, const std::string& input,
-                    int timeout_s) const {
+std::vector<std::string> Sandbox::nyx_argv(const std::vector<std::string>& args) const {
   std::vector<std::string> argv = {nyx_bin(), "--root", root};
   argv.insert(argv.end(), args.begin(), args.end());
-  return run(argv, input, timeout_s);
+  return argv;
+}
+
+Result Sandbox::nyx(const std::vector<std::string>& args, const std::string& input,
+                    int timeout_s) const {
+  return run(nyx_argv(args), input, timeout_s);
 }
 
 void Sandbox::write_config(const json& cfg) const {

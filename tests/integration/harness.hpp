@@ -45,6 +45,8 @@ class Sandbox {
   // Container IDs name cgroups, which are machine-wide: make them unique per test process.
   std::string id(const std::string& name) const;
 
+  // The runtime's command line for `args`, with this sandbox's --root.
+  std::vector<std::string> nyx_argv(const std::vector<std::string>& args) const;
   Result nyx(const std::vector<std::string>& args, const std::string& input = "",
              int timeout_s = 60) const;
   void write_config(const json& cfg) const;

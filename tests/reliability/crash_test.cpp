@@ -43,12 +43,6 @@ class CrashTrials : public ::testing::TestWithParam<Phase> {
  protected:
   Sandbox sb;
 
-  std::vector<std::string> cmd(const std::vector<std::string>& args) const {
-    std::vector<std::string> argv = {nyx_bin(), "--root", sb.root};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return argv;
-  }
-
   // Brings the container to where the killed command starts from.
   void prepare(Phase p, const std::string& id) const {
     if (p == Phase::Start || p == Phase::Delete) {
@@ -64,15 +58,15 @@ class CrashTrials : public ::testing::TestWithParam<Phase> {
   std::vector<std::string> victim(Phase p, const std::string& id) const {
     switch (p) {
       case Phase::Create:
-        return cmd({"create", "--bundle", sb.bundle, id});
+        return sb.nyx_argv({"create", "--bundle", sb.bundle, id});
       case Phase::Run:
-        return cmd({"run", "--bundle", sb.bundle, id});
+        return sb.nyx_argv({"run", "--bundle", sb.bundle, id});
       case Phase::Start:
-        return cmd({"start", id});
+        return sb.nyx_argv({"start", id});
       case Phase::Delete:
         break;
     }
-    return cmd({"delete", "--force", id});
+    return sb.nyx_argv({"delete", "--force", id});
   }
 
   // How long the command takes when nobody kills it (the fastest of five), in ms. `run` is
