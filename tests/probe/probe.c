@@ -1107,6 +1107,20 @@ static void st_syscall32(char** a UNUSED, int n UNUSED) {
 #endif
 }
 
+// getpid through the x32 table (the syscall number with bit 30 set): a native-only filter must
+// stop it; without a filter the kernel answers (x32 enabled) or refuses with ENOSYS.
+static void st_syscall_x32(char** a UNUSED, int n UNUSED) {
+#if defined(__x86_64__)
+  long r = syscall(39L | 0x40000000L); /* __NR_getpid | __X32_SYSCALL_BIT */
+  kv_result(r > 0);
+  kv_int("ret", r);
+  if (r < 0) kv_int("errno", errno);
+#else
+  kv_result(0);
+  kv_str("error", "not x86_64");
+#endif
+}
+
 static void st_ps(char** a UNUSED, int n UNUSED) {
   IntVec pids = {0};
   int rc = list_numbers("/proc", 0, &pids);
@@ -1347,6 +1361,7 @@ static const struct step {
     {"getpid", "", st_getpid},
     {"ps", "", st_ps},
     {"syscall32", "", st_syscall32},
+    {"syscall-x32", "", st_syscall_x32},
     {"nofile", "u", st_nofile},
     {"alloc", "u|t", st_alloc},
     {"spin", "d", st_spin},
