@@ -12,10 +12,10 @@
 #include <cerrno>
 #include <set>
 
+#include "base/error.hpp"
+#include "base/fd.hpp"
 #include "bundle/config_sections.hpp"
 #include "bundle/json_reader.hpp"
-#include "runtime/error.hpp"
-#include "runtime/fd.hpp"
 
 namespace nyx {
 
@@ -336,6 +336,19 @@ Config parse_config_json(json doc) {
   check_cross_fields(cfg);
   cfg.raw = std::move(doc);
   return cfg;
+}
+
+Process parse_process_json(const json& doc) {
+  return parse_process(doc, Path() / "process");
+}
+
+std::optional<int> capability_from_name(std::string_view name) {
+  cap_value_t cap = 0;
+  std::string n(name);
+  if (n.rfind("CAP_", 0) != 0 || cap_from_name(n.c_str(), &cap) != 0 || cap < 0 || cap > 63) {
+    return std::nullopt;
+  }
+  return cap;
 }
 
 Config load_config(const std::string& path) {

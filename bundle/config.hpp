@@ -203,6 +203,12 @@ Config parse_config(std::string_view text);
 // The same for an already parsed document.
 Config parse_config_json(nlohmann::json doc);
 
+// A process object alone (exec --process), checked as config.json's "process".
+Process parse_process_json(const nlohmann::json& doc);
+
+// The number of "CAP_SYS_ADMIN", or nullopt for a name that is not a CAP_* capability.
+std::optional<int> capability_from_name(std::string_view name);
+
 // Reads `path` without blocking on FIFOs or following a final symlink, refusing anything that is
 // not a regular file of at most kMaxConfigBytes, and parses it.
 Config load_config(const std::string& path);

@@ -2,7 +2,7 @@
 #include <set>
 
 #include "bundle/config_sections.hpp"
-#include "runtime/error.hpp"
+#include "base/error.hpp"
 
 namespace nyx {
 

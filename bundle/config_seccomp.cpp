@@ -7,7 +7,7 @@
 #include <cctype>
 
 #include "bundle/config_sections.hpp"
-#include "runtime/error.hpp"
+#include "base/error.hpp"
 
 namespace nyx {
 

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <set>
 
-#include "runtime/error.hpp"
+#include "base/error.hpp"
 
 namespace nyx::json_reader {
 

@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "bundle/seccomp_groups.hpp"
-#include "runtime/error.hpp"
+#include "base/error.hpp"
 
 namespace nyx {
 

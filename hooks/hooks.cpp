@@ -12,8 +12,8 @@
 #include <cstring>
 
 #include "bundle/config_sections.hpp"
-#include "runtime/error.hpp"
-#include "runtime/fd.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
 #include "runtime/process.hpp"
 
 namespace nyx {

@@ -1,47 +1,58 @@
 #include "runtime/ablation.hpp"
 
-#include <array>
+#include <algorithm>
 
-#include "runtime/error.hpp"
+#include "base/error.hpp"
+#include "runtime/primitive_ops.hpp"
 
 namespace nyx {
 
 namespace {
 
-struct AblationName {
-  std::string_view name;
-  Ablate flag;
+struct Known {
+  std::vector<std::string_view> names;
+  std::vector<std::pair<std::string_view, std::string_view>> aliases;  // old -> canonical
 };
 
-constexpr std::array<AblationName, 16> kNames = {{
-    {"userns", Ablate::UserNs},
-    {"pidns", Ablate::PidNs},
-    {"mntns", Ablate::MntNs},
-    {"ipcns", Ablate::IpcNs},
-    {"utsns", Ablate::UtsNs},
-    {"netns", Ablate::NetNs},
-    {"cgroupns", Ablate::CgroupNs},
-    {"chroot", Ablate::Chroot},
-    {"nnp", Ablate::Nnp},
-    {"rlimits", Ablate::Rlimits},
-    {"caps", Ablate::Caps},
-    {"seccomp", Ablate::Seccomp},
-    {"seccomp-socket", Ablate::SeccompSocket},
-    {"seccomp-setuid", Ablate::SeccompSetuid},
-    {"mounts", Ablate::Mounts},
-    {"cgroups", Ablate::Cgroups},
-}};
+const Known& known() {
+  static const Known k = [] {
+    Known out;
+    auto add = [&](std::string_view n) {
+      if (!n.empty() && std::find(out.names.begin(), out.names.end(), n) == out.names.end())
+        out.names.push_back(n);
+    };
+    for (const PrimitiveInfo& info : kPrimitives) {
+      add(info.group);
+      add(info.name);
+      for (std::string_view finer : info.ops->finer_ablations)
+        add(finer);
+      if (!info.alias.empty()) out.aliases.emplace_back(info.alias, info.name);
+    }
+    return out;
+  }();
+  return k;
+}
+
+int index_of(std::string_view name) {
+  const auto& names = known().names;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == name) return static_cast<int>(i);
+  }
+  return -1;
+}
 
 std::string known_list() {
   std::string out;
-  for (const auto& n : kNames) {
-    if (!out.empty()) out += ", ";
-    out += n.name;
-  }
+  for (auto n : known().names)
+    out += (out.empty() ? "" : ", ") + std::string(n);
   return out;
 }
 
 }  // namespace
+
+const std::vector<std::string_view>& ablation_names() {
+  return known().names;
+}
 
 Ablation Ablation::parse(std::string_view list) {
   Ablation a;
@@ -52,17 +63,15 @@ Ablation Ablation::parse(std::string_view list) {
     std::string_view item = list.substr(start, end - start);
     start = end + 1;
     if (item.empty()) continue;
-    bool found = false;
-    for (const auto& n : kNames) {
-      if (n.name == item) {
-        a.mask_ |= static_cast<std::uint32_t>(n.flag);
-        found = true;
-      }
+    for (const auto& [old, canonical] : known().aliases) {
+      if (item == old) item = canonical;
     }
-    if (!found) {
+    int i = index_of(item);
+    if (i < 0) {
       throw Error("--ablate",
                   "unknown primitive \"" + std::string(item) + "\" (known: " + known_list() + ")");
     }
+    a.mask_ |= std::uint64_t{1} << i;
   }
   return a;
 }
@@ -74,32 +83,21 @@ Ablation Ablation::from_names(const std::vector<std::string>& names) {
   return parse(joined);
 }
 
-bool Ablation::namespace_ablated(NsType type) const {
-  switch (type) {
-    case NsType::User:
-      return has(Ablate::UserNs);
-    case NsType::Pid:
-      return has(Ablate::PidNs);
-    case NsType::Mount:
-      return has(Ablate::MntNs);
-    case NsType::Ipc:
-      return has(Ablate::IpcNs);
-    case NsType::Uts:
-      return has(Ablate::UtsNs);
-    case NsType::Network:
-      return has(Ablate::NetNs);
-    case NsType::Cgroup:
-      return has(Ablate::CgroupNs);
-    case NsType::Time:
-      break;
-  }
-  return false;
+bool Ablation::has(std::string_view name) const {
+  int i = index_of(name);
+  return i >= 0 && (mask_ & (std::uint64_t{1} << i)) != 0;
+}
+
+bool Ablation::primitive(Prim p) const {
+  const PrimitiveInfo& info = nyx::primitive(p);
+  return has(info.name) || (!info.group.empty() && has(info.group));
 }
 
 std::vector<std::string> Ablation::names() const {
   std::vector<std::string> out;
-  for (const auto& n : kNames) {
-    if (has(n.flag)) out.emplace_back(n.name);
+  const auto& names = known().names;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if ((mask_ & (std::uint64_t{1} << i)) != 0) out.emplace_back(names[i]);
   }
   return out;
 }

@@ -1,4 +1,7 @@
-// --ablate: switching single hardening primitives off, for experiments (SPEC §4).
+// --ablate: switching single hardening primitives off, for experiments (SPEC §4). The names are
+// the record's (from the primitive table), the table's group names ("rlimits"), each row's
+// older spelling ("nnp", "chroot", "caps") and the finer names a primitive's file lists
+// ("userns", "seccomp-socket", ...).
 #pragma once
 
 #include <cstdint>
@@ -6,28 +9,9 @@
 #include <string_view>
 #include <vector>
 
-#include "bundle/config.hpp"
+#include "runtime/primitives.hpp"
 
 namespace nyx {
-
-enum class Ablate : std::uint32_t {
-  UserNs = 1u << 0,
-  PidNs = 1u << 1,
-  MntNs = 1u << 2,
-  IpcNs = 1u << 3,
-  UtsNs = 1u << 4,
-  NetNs = 1u << 5,
-  CgroupNs = 1u << 6,
-  Chroot = 1u << 7,
-  Nnp = 1u << 8,
-  Rlimits = 1u << 9,
-  Caps = 1u << 10,
-  Seccomp = 1u << 11,
-  SeccompSocket = 1u << 12,
-  SeccompSetuid = 1u << 13,
-  Mounts = 1u << 14,
-  Cgroups = 1u << 15,
-};
 
 class Ablation {
  public:
@@ -35,14 +19,19 @@ class Ablation {
   static Ablation parse(std::string_view list);
   static Ablation from_names(const std::vector<std::string>& names);
 
-  bool has(Ablate a) const { return (mask_ & static_cast<std::uint32_t>(a)) != 0; }
-  bool namespace_ablated(NsType type) const;
+  // A canonical name: a row's name, a group or a finer name.
+  bool has(std::string_view name) const;
+  // The row is ablated by its own name or its group's.
+  bool primitive(Prim p) const;
   bool empty() const { return mask_ == 0; }
-  // Canonical names in a fixed order, as recorded in hardening.ablation.
+  // Canonical names in the table's order, as recorded in hardening.ablation.
   std::vector<std::string> names() const;
 
  private:
-  std::uint32_t mask_ = 0;
+  std::uint64_t mask_ = 0;
 };
+
+// Every canonical ablation name, in the table's order.
+const std::vector<std::string_view>& ablation_names();
 
 }  // namespace nyx

@@ -14,7 +14,8 @@
 #include <sstream>
 #include <thread>
 
-#include "runtime/error.hpp"
+#include "base/error.hpp"
+#include "runtime/primitives/cgroups.hpp"
 
 namespace nyx {
 
@@ -126,16 +127,12 @@ int make_dirs(const std::string& mount, const std::string& rel, bool cpuset, boo
   return 0;
 }
 
+// Writes one resource file; a failure becomes an event of the cgroups primitive.
 struct Writer {
-  PrimOutcome& out;
+  std::vector<ParentEvent>& out;
   void operator()(const std::string& dir, const char* file, const std::string& value) const {
     int err = write_file(dir + "/" + file, value);
-    if (err == 0) return;
-    if (out.status != PrimStatus::Failed) {
-      out.status = PrimStatus::Failed;
-      out.err = err;
-    }
-    out.detail["failures"].push_back({{"file", file}, {"errno", err}, {"error", errno_name(err)}});
+    if (err != 0) out.push_back(cgroup_event(err, kCgroupWrite, file));
   }
 };
 
@@ -208,10 +205,7 @@ void apply_v2(const CgroupDir& dir, const Resources& r, const Writer& w) {
   if (r.blkio_weight) w(p, "io.weight", std::to_string(*r.blkio_weight));
   if (!r.devices.empty()) {
     // Device rules on cgroup v2 need an eBPF program, which nyx does not generate.
-    w.out.status = PrimStatus::Failed;
-    w.out.err = EOPNOTSUPP;
-    w.out.detail["failures"].push_back(
-        {{"file", "devices"}, {"errno", EOPNOTSUPP}, {"error", errno_name(EOPNOTSUPP)}});
+    w.out.push_back(cgroup_event(EOPNOTSUPP, kCgroupWrite, "devices"));
   }
   if (r.raw.is_object()) {
     if (const auto it = r.raw.find("unified"); it != r.raw.end() && it->is_object()) {
@@ -332,7 +326,8 @@ nlohmann::json Cgroups::to_json() const {
   return out;
 }
 
-void Cgroups::create(const Resources& res, PrimOutcome& out) {
+std::vector<ParentEvent> Cgroups::create(const Resources& res) {
+  std::vector<ParentEvent> out;
   Writer w{out};
   for (CgroupDir& d : dirs_) {
     std::string rel = d.path.substr(d.mount.size());
@@ -341,15 +336,13 @@ void Cgroups::create(const Resources& res, PrimOutcome& out) {
     int err = make_dirs(d.mount, rel, has_controller(d.controllers, "cpuset"), existed);
     d.preexisting = existed;
     if (err != 0) {
-      out.status = PrimStatus::Failed;
-      out.err = err;
-      out.detail["failures"].push_back(
-          {{"file", d.path}, {"errno", err}, {"error", errno_name(err)}});
+      out.push_back(cgroup_event(err, kCgroupWrite, d.path));
       continue;
     }
     apply(d, res, w);
   }
-  if (out.status != PrimStatus::Failed) out.status = PrimStatus::Applied;
+  out.push_back(cgroup_event(0));
+  return out;
 }
 
 UniqueFd Cgroups::unified_fd() const {
@@ -441,7 +434,8 @@ void Cgroups::destroy() const {
   }
 }
 
-void Cgroups::update(const Resources& res, PrimOutcome& out) const {
+std::vector<ParentEvent> Cgroups::update(const Resources& res) const {
+  std::vector<ParentEvent> out;
   Writer w{out};
   bool pure_v2 = false;
   for (const auto& d : dirs_)
@@ -457,7 +451,7 @@ void Cgroups::update(const Resources& res, PrimOutcome& out) const {
   }
   for (const auto& d : dirs_)
     apply(d, res, w);
-  if (out.status != PrimStatus::Failed) out.status = PrimStatus::Applied;
+  return out;
 }
 
 }  // namespace nyx

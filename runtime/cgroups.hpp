@@ -9,8 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "base/fd.hpp"
 #include "bundle/config.hpp"
-#include "runtime/fd.hpp"
 #include "runtime/outcome.hpp"
 
 namespace nyx {
@@ -41,8 +41,9 @@ class Cgroups {
   bool empty() const { return dirs_.empty(); }
   const std::vector<CgroupDir>& dirs() const { return dirs_; }
 
-  // Makes the directories and writes the resources. Failures go to `out` (Prim::Cgroups).
-  void create(const Resources& res, PrimOutcome& out);
+  // Makes the directories and writes the resources; returns the cgroups primitive's events
+  // (one per failure, then an applied one).
+  std::vector<ParentEvent> create(const Resources& res);
   // An O_PATH fd of the unified cgroup for clone3(CLONE_INTO_CGROUP), or an empty fd.
   UniqueFd unified_fd() const;
   // Moves `pid` into every hierarchy (skipping the unified one when it was cloned into it).
@@ -55,8 +56,8 @@ class Cgroups {
   bool frozen() const;
   // Removes the directories nyx made, waiting (without sleeping blind) for exiting tasks.
   void destroy() const;
-  // Applies resources to an existing container (`update`).
-  void update(const Resources& res, PrimOutcome& out) const;
+  // Applies resources to an existing container (`update`); returns one event per failure.
+  std::vector<ParentEvent> update(const Resources& res) const;
 
  private:
   std::vector<CgroupDir> dirs_;

@@ -2,7 +2,7 @@
 // allocation, no locks, no exceptions. Reports through plan.sock and never returns.
 #pragma once
 
-#include "runtime/plan.hpp"
+#include "runtime/child_abi.hpp"
 
 namespace nyx {
 

@@ -10,7 +10,8 @@
 #include <set>
 #include <string_view>
 
-#include "runtime/error.hpp"
+#include "base/error.hpp"
+#include "runtime/exec.hpp"
 #include "runtime/lifecycle.hpp"
 #include "runtime/log.hpp"
 

@@ -13,11 +13,11 @@
 #include <climits>
 #include <cstdlib>
 
+#include "base/error.hpp"
+#include "base/files.hpp"
 #include "hooks/hooks.hpp"
-#include "runtime/error.hpp"
 #include "runtime/launch.hpp"
 #include "runtime/log.hpp"
-#include "runtime/plan_builder.hpp"
 #include "runtime/terminal.hpp"
 
 namespace nyx {
@@ -25,10 +25,6 @@ namespace nyx {
 namespace {
 
 constexpr const char* kStateVersion = "1.0.2";
-
-std::string object_for(const std::string& id) {
-  return "container \"" + id + "\"";
-}
 
 std::string absolute_dir(const std::string& path, const std::string& object) {
   char buf[PATH_MAX];
@@ -45,6 +41,10 @@ bool enforce_requested(const CreateOptions& opts, const Config& cfg) {
   return opts.enforce || (it != cfg.annotations.end() && it->second == "enforce");
 }
 
+bool has_container_hooks(const Hooks& h) {
+  return !h.prestart.empty() || !h.create_runtime.empty() || !h.create_container.empty();
+}
+
 // Everything create makes, undone in reverse unless the container is committed.
 class Creation {
  public:
@@ -59,8 +59,9 @@ class Creation {
 
  private:
   void load();
+  void plan();
   void prepare_state();
-  void make_fds();
+  void make_fifo();
   void write_recovery() const;
   void on_hook_point();
   nlohmann::json base_state(const char* phase) const;
@@ -74,7 +75,7 @@ class Creation {
   bool enforce_ = false;
   std::optional<Launch> launch_;
   std::optional<ContainerDir> dir_;
-  UniqueFd fifo_;
+  UniqueFd fifo_;  // the exec FIFO's fd number, reserved before the plan is built
   std::string created_time_;
   std::vector<HookRun> hook_runs_;
   bool committed_ = false;
@@ -91,6 +92,15 @@ void Creation::load() {
   if (cfg_.process->terminal && opts_.console_socket.empty() && opts_.mode != StartMode::Run) {
     throw Error("process.terminal", "a terminal needs --console-socket when the runtime detaches");
   }
+}
+
+// The plan is built before anything is made, so a config it refuses leaves nothing behind. The
+// exec FIFO does not exist yet: its fd number is held by /dev/null until make_fifo.
+void Creation::plan() {
+  if (opts_.mode == StartMode::Create) {
+    fifo_.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!fifo_) throw_errno(container_object(opts_.id), "open /dev/null");
+  }
   PlanInput in;
   in.cfg = &cfg_;
   in.bundle = bundle_;
@@ -100,18 +110,16 @@ void Creation::load() {
   in.no_pivot = opts_.no_pivot;
   in.preserved = opts_.preserved;
   in.rootless = ::geteuid() != 0;
+  in.exec_fifo = fifo_.get();
+  in.hooks_stop = has_container_hooks(cfg_.hooks);
+  in.terminal = terminal_plan(*cfg_.process, true);
   Cgroups cgroups;
-  if (!opts_.ablation.has(Ablate::Cgroups)) cgroups = Cgroups::plan(cfg_, opts_.id);
+  if (!opts_.ablation.primitive(Prim::Cgroups)) cgroups = Cgroups::plan(cfg_, opts_.id);
   for (const auto& d : cgroups.dirs())
     in.cgroups.emplace_back(d.controllers, d.path);
-  BuiltPlan bp = build_plan(in);
-  for (const auto& w : bp.warnings)
+  launch_.emplace(std::move(in), std::move(cgroups), container_object(opts_.id));
+  for (const auto& w : launch_->warnings())
     log::warn(w);
-  if (opts_.ablation.has(Ablate::Cgroups)) {
-    if (bp.outcome[Prim::Cgroups].requested) bp.outcome[Prim::Cgroups].ablated = true;
-    bp.outcome[Prim::Cgroups].requested = false;
-  }
-  launch_.emplace(std::move(bp), std::move(cgroups), enforce_, object_for(opts_.id));
 }
 
 nlohmann::json Creation::base_state(const char* phase) const {
@@ -141,29 +149,19 @@ void Creation::prepare_state() {
   // there from the moment the directory appears.
   dir_.emplace(store_.create(opts_.id, base_state("creating")));
   Cgroups& cgroups = launch_->cgroups();
-  if (cgroups.empty()) return;
-  PrimOutcome& o = launch_->outcome()[Prim::Cgroups];
-  cgroups.create(cfg_.linux.resources, o);
-  // Only the tracking cgroup was wanted: it is not hardening the config asked for, so the
-  // record leaves the entry out (docs/state.md), and a failure to make it is not fatal.
-  if (!o.requested && !o.ablated) o = PrimOutcome{};
+  if (!cgroups.empty()) launch_->add_events(cgroups.create(cfg_.linux.resources));
 }
 
-void Creation::make_fds() {
-  ChildPlan& plan = launch_->plan().storage->plan;
-  if (opts_.mode == StartMode::Create) {
-    std::string fifo = dir_->fifo_path();
-    if (::mkfifo(fifo.c_str(), 0600) != 0) throw_errno(object_for(opts_.id), "mkfifo " + fifo);
-    // O_RDWR: the init is a writer itself, so its read blocks until `start` writes instead of
-    // seeing end-of-file.
-    fifo_.reset(::open(fifo.c_str(), O_RDWR | O_CLOEXEC));
-    if (!fifo_) throw_errno(object_for(opts_.id), "open " + fifo);
-    plan.exec_fifo = fifo_.get();
-    launch_->keep_fd(fifo_.get());
+void Creation::make_fifo() {
+  if (opts_.mode != StartMode::Create) return;
+  std::string fifo = dir_->fifo_path();
+  if (::mkfifo(fifo.c_str(), 0600) != 0) throw_errno(container_object(opts_.id), "mkfifo " + fifo);
+  // O_RDWR: the init is a writer itself, so its read blocks until `start` writes instead of
+  // seeing end-of-file.
+  UniqueFd fd(::open(fifo.c_str(), O_RDWR | O_CLOEXEC));
+  if (!fd || ::dup3(fd.get(), fifo_.get(), O_CLOEXEC) < 0) {
+    throw_errno(container_object(opts_.id), "open " + fifo);
   }
-  launch_->set_terminal(*cfg_.process, true);
-  const Hooks& h = cfg_.hooks;
-  plan.hooks_stop = !h.prestart.empty() || !h.create_runtime.empty() || !h.create_container.empty();
 }
 
 void Creation::write_recovery() const {
@@ -194,15 +192,16 @@ void Creation::rollback() {
 
 CreatedContainer Creation::run() {
   load();
+  plan();
   prepare_state();
-  make_fds();
+  make_fifo();
   launch_->spawn();
   fifo_.reset();
   write_recovery();
   launch_->setup(&cfg_.linux, cfg_.process->oom_score_adj);
   launch_->talk([this] { on_hook_point(); }, [this](pid_t) { write_recovery(); });
   for (const auto& f : launch_->check_outcome())
-    log::warn(object_for(opts_.id) + ": " + f);
+    log::warn(container_object(opts_.id) + ": " + f);
 
   nlohmann::json state = base_state("created");
   state["hardening"] = hardening_json(launch_->outcome(), enforce_, opts_.ablation.names());
@@ -235,26 +234,19 @@ CreatedContainer Creation::run() {
 }  // namespace
 
 void write_pid_file(const std::string& path, pid_t pid) {
-  // containerd parses the file with Atoi: no trailing newline. Written to a temporary name
-  // first so a reader never sees an empty file.
-  std::string tmp = path + ".nyx-tmp";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  std::string text = std::to_string(pid);
-  if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-    throw_errno("--pid-file", "cannot write " + path);
-  }
-  fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) throw_errno("--pid-file", "cannot write " + path);
+  // containerd parses the file with Atoi: no trailing newline.
+  write_file_atomic(path, std::to_string(pid), "--pid-file");
 }
 
 void CreatedContainer::send(ParentMsg msg) const {
   char c = static_cast<char>(msg);
   if (::write(sock.get(), &c, 1) != 1)
-    throw_errno(object_for(dir->id()), "cannot release the init");
+    throw_errno(container_object(dir->id()), "cannot release the init");
 }
 
 void CreatedContainer::keep() const {
-  if (!keep_child(sock.get())) throw Error(object_for(dir->id()), "the container process died");
+  if (!keep_child(sock.get()))
+    throw Error(container_object(dir->id()), "the container process died");
 }
 
 CreatedContainer create_container(const StateStore& store, const CreateOptions& opts) {
@@ -349,8 +341,8 @@ nlohmann::ordered_json public_state(const nlohmann::json& state, const std::stri
     nlohmann::ordered_json hardening = in_order(h, {"mode", "level", "ablation", "primitives"});
     if (h.contains("primitives")) {
       std::vector<std::string_view> names;
-      for (std::size_t i = 0; i < kPrimCount; ++i)
-        names.push_back(prim_name(static_cast<Prim>(i)));
+      for (const PrimitiveInfo& info : kPrimitives)
+        names.push_back(info.name);
       nlohmann::ordered_json prims = nlohmann::ordered_json::object();
       for (auto n : names) {
         if (auto it = h["primitives"].find(n); it != h["primitives"].end()) {

@@ -10,7 +10,7 @@
 #include "bundle/config.hpp"
 #include "runtime/ablation.hpp"
 #include "runtime/cgroups.hpp"
-#include "runtime/plan.hpp"
+#include "runtime/child_abi.hpp"
 #include "runtime/process.hpp"
 #include "runtime/state_store.hpp"
 

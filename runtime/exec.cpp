@@ -1,8 +1,9 @@
-// `exec`: a new process in a running container. It joins every namespace and the cgroups of
-// the container and gets the same hardening as its init (no_new_privs, rlimits, capabilities,
-// seccomp), recorded in the state under hardening.execs.
+// `exec`: the container's config, turned into "join everything" (namespaces by /proc path,
+// no mounts, no root change, no hooks, no resources), planned with the container's mode and
+// ablation mask, and launched like an init.
+#include "runtime/exec.hpp"
+
 #include <fcntl.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,11 +11,10 @@
 #include <fstream>
 #include <sstream>
 
+#include "base/error.hpp"
 #include "bundle/json_reader.hpp"
-#include "runtime/error.hpp"
 #include "runtime/foreground.hpp"
 #include "runtime/launch.hpp"
-#include "runtime/lifecycle.hpp"
 #include "runtime/log.hpp"
 #include "runtime/terminal.hpp"
 
@@ -24,14 +24,15 @@ namespace {
 
 constexpr std::size_t kExecsKept = 16;
 
-std::string object_for(const std::string& id) {
-  return "container \"" + id + "\"";
-}
-
-const char* ns_file(const std::string& type) {
-  if (type == "mount") return "mnt";
-  if (type == "network") return "net";
-  return type.c_str();
+const char* ns_file(NsType type) {
+  switch (type) {
+    case NsType::Mount:
+      return "mnt";
+    case NsType::Network:
+      return "net";
+    default:
+      return ns_type_name(type).data();
+  }
 }
 
 nlohmann::json read_json_file(const std::string& path) {
@@ -51,47 +52,52 @@ std::uint32_t parse_id(std::string_view text) {
   return v;
 }
 
+void add_caps(Process& p, const std::vector<std::string>& caps) {
+  if (caps.empty()) return;
+  if (!p.capabilities) p.capabilities = CapabilitySets{};
+  for (const auto& name : caps) {
+    auto cap = capability_from_name(name);
+    if (!cap) throw Error("--cap", "unknown capability \"" + name + "\"");
+    std::uint64_t bit = std::uint64_t{1} << *cap;
+    p.capabilities->bounding |= bit;
+    p.capabilities->effective |= bit;
+    p.capabilities->permitted |= bit;
+  }
+}
+
 // The process to run: --process, or the container's own with the command line's changes.
-nlohmann::json exec_process(const ExecOptions& o, const nlohmann::json& config) {
-  if (!o.process_file.empty()) return read_json_file(o.process_file);
-  nlohmann::json p = config.value("process", nlohmann::json::object());
+Process exec_process(const ExecOptions& o, const Config& container) {
+  if (!o.process_file.empty()) return parse_process_json(read_json_file(o.process_file));
   if (o.args.empty()) throw Error("exec", "needs a command to run");
-  p["args"] = o.args;
-  for (const auto& e : o.env)
-    p["env"].push_back(e);
-  if (!o.cwd.empty()) p["cwd"] = o.cwd;
-  if (o.tty) p["terminal"] = true;
-  if (o.no_new_privs) p["noNewPrivileges"] = true;
+  Process p = container.process.value_or(Process{});
+  p.args = o.args;
+  p.env.insert(p.env.end(), o.env.begin(), o.env.end());
+  if (!o.cwd.empty()) p.cwd = o.cwd;
+  if (o.tty) p.terminal = true;
+  if (o.no_new_privs) p.no_new_privileges = true;
   if (!o.user.empty()) {
     auto colon = o.user.find(':');
-    p["user"]["uid"] = parse_id(o.user.substr(0, colon));
-    if (colon != std::string::npos) p["user"]["gid"] = parse_id(o.user.substr(colon + 1));
-    p["user"].erase("additionalGids");
+    p.user.uid = parse_id(o.user.substr(0, colon));
+    if (colon != std::string::npos) p.user.gid = parse_id(o.user.substr(colon + 1));
+    p.user.additional_gids.clear();
   }
-  for (const auto& cap : o.caps) {
-    for (const char* set : {"bounding", "effective", "permitted"})
-      p["capabilities"][set].push_back(cap);
-  }
+  add_caps(p, o.caps);
   return p;
 }
 
-// The container's config turned into "join everything": namespaces by /proc path, nothing to
-// mount, no hooks, no resources.
-nlohmann::json exec_config(const nlohmann::json& config, nlohmann::json process, pid_t init) {
-  nlohmann::json c = {{"ociVersion", config.value("ociVersion", "1.0.2")},
-                      {"root", config.value("root", nlohmann::json::object())},
-                      {"process", std::move(process)}};
-  nlohmann::json lx = nlohmann::json::object();
-  const nlohmann::json& orig = config.value("linux", nlohmann::json::object());
-  nlohmann::json ns = nlohmann::json::array();
-  for (const auto& n : orig.value("namespaces", nlohmann::json::array())) {
-    std::string type = n.value("type", "");
-    ns.push_back(
-        {{"type", type}, {"path", "/proc/" + std::to_string(init) + "/ns/" + ns_file(type)}});
+// What an exec'd process gets of the container: its namespaces, joined through the init, and
+// its seccomp filter. The rest is already there.
+Config exec_config(const Config& container, Process process, pid_t init) {
+  Config c;
+  c.oci_version = container.oci_version;
+  c.root = container.root;
+  c.process = std::move(process);
+  for (const Namespace& n : container.linux.namespaces) {
+    c.linux.namespaces.push_back(
+        {n.type, "/proc/" + std::to_string(init) + "/ns/" + ns_file(n.type)});
   }
-  lx["namespaces"] = ns;
-  if (orig.contains("seccomp")) lx["seccomp"] = orig["seccomp"];
-  c["linux"] = lx;
+  c.linux.seccomp = container.linux.seccomp;
+  c.annotations = container.annotations;
   return c;
 }
 
@@ -110,52 +116,71 @@ void record_exec(const StateStore& store, const std::string& id, pid_t pid,
   dir->write_state(state);
 }
 
+struct ExecTarget {
+  std::optional<ContainerDir> dir;
+  nlohmann::json state;
+  Config container;
+  bool enforce = false;
+  Ablation ablation;
+};
+
+ExecTarget open_target(const StateStore& store, const std::string& id) {
+  ExecTarget t;
+  t.dir = store.open(id, false);
+  if (!t.dir) throw Error(container_object(id), "does not exist");
+  t.state = t.dir->read_state();
+  std::string status = container_status(*t.dir, t.state);
+  if (status != "running" && status != "created") {
+    throw Error(container_object(id), "cannot exec in a " + status + " container");
+  }
+  const nlohmann::json& nyx = t.state["nyx"];
+  t.container = parse_config_json(nyx.value("config", nlohmann::json::object()));
+  const nlohmann::json& h = t.state.value("hardening", nlohmann::json::object());
+  t.enforce = h.value("mode", "") == "enforce";
+  std::vector<std::string> ablated;
+  for (const auto& a : h.value("ablation", nlohmann::json::array()))
+    ablated.push_back(a.get<std::string>());
+  t.ablation = Ablation::from_names(ablated);
+  return t;
+}
+
 }  // namespace
 
 int cmd_exec(const GlobalOptions& g, const ExecOptions& o) {
   std::vector<int> preserved = reserve_preserved_fds(o.preserve_fds);
   StateStore store(g.root);
-  auto dir = store.open(o.id, false);
-  if (!dir) throw Error(object_for(o.id), "does not exist");
-  nlohmann::json state = dir->read_state();
-  std::string status = container_status(*dir, state);
-  if (status != "running" && status != "created") {
-    throw Error(object_for(o.id), "cannot exec in a " + status + " container");
-  }
-  UniqueFd init = open_init(*dir, &state);  // pins the init while we join its namespaces
-  if (!init) throw Error(object_for(o.id), "its init process is gone");
-  const nlohmann::json& nyx = state["nyx"];
-  nlohmann::json config = nyx.value("config", nlohmann::json::object());
-  Config cfg =
-      parse_config_json(exec_config(config, exec_process(o, config), state["pid"].get<pid_t>()));
+  ExecTarget t = open_target(store, o.id);
+  UniqueFd init = open_init(*t.dir, &t.state);  // pinned while we join its namespaces
+  if (!init) throw Error(container_object(o.id), "its init process is gone");
+  Config cfg = exec_config(t.container, exec_process(o, t.container), t.state["pid"].get<pid_t>());
   if (cfg.process->terminal && o.console_socket.empty() && o.detach) {
     throw Error("exec", "a terminal needs --console-socket with --detach");
   }
-
   PlanInput in;
   in.cfg = &cfg;
-  in.rootfs = state.value("rootfs", "/");
-  in.bundle = state.value("bundle", "/");
+  in.rootfs = t.state.value("rootfs", "/");
+  in.bundle = t.state.value("bundle", "/");
+  in.ablation = t.ablation;
+  in.enforce = t.enforce;
   in.preserved = preserved;
   in.rootless = ::geteuid() != 0;
-  BuiltPlan bp = build_plan(in);
-  bp.outcome[Prim::Mounts] = PrimOutcome{};
-  bp.outcome[Prim::Root] = PrimOutcome{};
-  bp.storage->plan.join_only = true;
-  for (const auto& w : bp.warnings)
+  in.join = JoinTarget{t.state["pid"].get<pid_t>()};
+  in.terminal = terminal_plan(*cfg.process, false);
+  const nlohmann::json& nyx = t.state["nyx"];
+  Launch launch(std::move(in), Cgroups::from_json(nyx.value("cgroups", nlohmann::json())),
+                container_object(o.id));
+  for (const auto& w : launch.warnings())
     log::warn(w);
-  Launch launch(std::move(bp), Cgroups::from_json(nyx.value("cgroups", nlohmann::json())), false,
-                object_for(o.id));
-  launch.set_terminal(*cfg.process, false);
   std::optional<ForwardedSignals> signals;
   if (!o.detach) signals.emplace();
   launch.spawn();
   launch.setup(nullptr, std::nullopt);
   launch.talk([] {}, [](pid_t) {});
   for (const auto& f : launch.check_outcome())
-    log::warn(object_for(o.id) + ": exec: " + f);
+    log::warn(container_object(o.id) + ": exec: " + f);
   pid_t pid = launch.pid();
-  record_exec(store, o.id, pid, cfg.process->args, hardening_json(launch.outcome(), false, {}));
+  record_exec(store, o.id, pid, cfg.process->args,
+              hardening_json(launch.outcome(), t.enforce, t.ablation.names()));
   if (!o.pid_file.empty()) write_pid_file(o.pid_file, pid);
   UniqueFd master = launch.take_console();
   if (!o.console_socket.empty() && master) {

@@ -1,46 +1,51 @@
-// Launching a planned process: clone (into its cgroup, with best-effort fallbacks), the parent's
-// part of the setup (id maps, cgroup joins), and the conversation over the status socket up to
-// the child's report. Shared by create/run and exec.
+// Launching a planned process: the plan (built once per attempt from the caller's input),
+// clone (into its cgroup, with best-effort fallbacks), the parent's part of the setup (id maps,
+// cgroup joins), the conversation over the status socket up to the child's report, and the
+// record. Shared by create/run and exec.
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "bundle/config.hpp"
 #include "runtime/cgroups.hpp"
-#include "runtime/plan_builder.hpp"
+#include "runtime/plan.hpp"
 #include "runtime/process.hpp"
 
 namespace nyx {
 
 class Launch {
  public:
-  // `object` names the container in errors ("container \"x\"").
-  Launch(BuiltPlan plan, Cgroups cgroups, bool enforce, std::string object);
+  // Makes the status socket and builds the plan: throws Error naming the config field for
+  // anything that cannot be planned. `object` names the container in errors.
+  Launch(PlanInput in, Cgroups cgroups, std::string object);
   Launch(const Launch&) = delete;
   Launch& operator=(const Launch&) = delete;
   ~Launch();
 
-  BuiltPlan& plan() { return bp_; }
-  Outcome& outcome() { return bp_.outcome; }
+  const std::vector<std::string>& warnings() const { return bp_.warnings; }
   ChildProcess& init() { return init_; }
   const ChildProcess& init() const { return init_; }
   pid_t pid() const { return init_.pid; }
   Cgroups& cgroups() { return cgroups_; }
   const Cgroups& cgroups() const { return cgroups_; }
 
-  // The child keeps `fd` open until execve (exec FIFO, pty slave).
-  void keep_fd(int fd) { bp_.storage->keep_fds.push_back(fd); }
-  // Creates the status socket and clones the child. Throws Error when no process could be made.
+  // Events the caller saw before the clone (the cgroups it made), for the record.
+  void add_events(std::vector<ParentEvent> events);
+  // Clones the child. Throws Error when no process could be made.
   void spawn();
   // Parent's share of the setup, then lets the child go: id maps when `maps` is given, cgroup
   // joins, oom_score_adj.
   void setup(const Linux* maps, std::optional<int> oom_score_adj);
-  // Reads the child's messages up to its report. `on_hook_point` runs while the child waits
-  // before pivot_root; `on_new_init` when an intermediate process handed over the real init.
+  // Reads the child's messages up to its report, then makes the record. `on_hook_point` runs
+  // while the child waits before the root change; `on_new_init` when an intermediate process
+  // handed over the real init.
   void talk(const std::function<void()>& on_hook_point,
             const std::function<void(pid_t)>& on_new_init);
+  // The record, once talk() has returned.
+  const Outcome& outcome() const { return outcome_; }
   // One line per failed primitive; throws in enforce mode.
   std::vector<std::string> check_outcome() const;
 
@@ -49,20 +54,20 @@ class Launch {
   UniqueFd take_sock() { return std::move(parent_sock_); }
   // The pty master the child allocated for process.terminal (empty without one).
   UniqueFd take_console() { return std::move(console_); }
-  // Terminal size for the child's pty: consoleSize, else our own terminal's.
-  void set_terminal(const Process& proc, bool console_mount);
   // From now on the process is the caller's: no kill on destruction.
   void release() { released_ = true; }
 
  private:
-  int clone_without_namespaces(std::uint64_t flags, int err);
-  UniqueFd enter_pid_namespace();
-  void merge_report(const struct ChildReport& r);
+  void build();
+  int clone_with_fallbacks(UniqueFd& cgroup_fd);
 
+  PlanInput in_;
   BuiltPlan bp_;
   Cgroups cgroups_;
-  bool enforce_;
   std::string object_;
+  std::vector<ParentEvent> events_;
+  ChildReport report_;
+  Outcome outcome_;
   ChildProcess init_;
   UniqueFd parent_sock_;
   UniqueFd child_sock_;
@@ -70,5 +75,8 @@ class Launch {
   bool cloned_into_cgroup_ = false;
   bool released_ = false;
 };
+
+// Terminal settings for the child's pty: consoleSize, else our own terminal's.
+TerminalPlan terminal_plan(const Process& proc, bool console_mount);
 
 }  // namespace nyx

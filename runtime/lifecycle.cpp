@@ -18,9 +18,10 @@
 #include <cstdio>
 #include <iostream>
 
+#include "base/error.hpp"
+#include "base/files.hpp"
 #include "bundle/json_reader.hpp"
 #include "hooks/hooks.hpp"
-#include "runtime/error.hpp"
 #include "runtime/foreground.hpp"
 #include "runtime/log.hpp"
 #include "runtime/signals.hpp"
@@ -30,13 +31,9 @@ namespace nyx {
 
 namespace {
 
-std::string object_for(const std::string& id) {
-  return "container \"" + id + "\"";
-}
-
 ContainerDir must_open(const StateStore& store, const std::string& id, bool lock) {
   auto dir = store.open(id, lock);
-  if (!dir) throw Error(object_for(id), "does not exist");
+  if (!dir) throw Error(container_object(id), "does not exist");
   return std::move(*dir);
 }
 
@@ -82,16 +79,6 @@ std::string damage_note(const ContainerDir& dir) {
 void print(const std::string& text) {
   std::fwrite(text.data(), 1, text.size(), stdout);
   std::fflush(stdout);
-}
-
-void write_file_atomic(const std::string& path, const std::string& text, const std::string& what) {
-  std::string tmp = path + ".nyx-tmp";
-  UniqueFd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-    throw_errno(what, "cannot write " + path);
-  }
-  fd.reset();
-  if (::rename(tmp.c_str(), path.c_str()) != 0) throw_errno(what, "cannot write " + path);
 }
 
 // `run BUNDLE`: a directory holding config.json, with no --bundle, is the bundle; the ID is its
@@ -182,9 +169,9 @@ int cmd_start(const GlobalOptions& g, const std::string& id) {
   nlohmann::json state = dir.read_state();
   std::string status = container_status(dir, state);
   if (status != "created") {
-    throw Error(object_for(id), status == "stopped"
-                                    ? "cannot start a container that has stopped"
-                                    : "cannot start an already " + status + " container");
+    throw Error(container_object(id), status == "stopped"
+                                          ? "cannot start a container that has stopped"
+                                          : "cannot start an already " + status + " container");
   }
   Hooks hooks = stored_hooks(state);
   pid_t pid = state.value("pid", 0);
@@ -199,8 +186,8 @@ int cmd_start(const GlobalOptions& g, const std::string& id) {
     }
   }
   UniqueFd fifo(::open(dir.fifo_path().c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
-  if (!fifo) throw_errno(object_for(id), "the init is not waiting to start");
-  if (::write(fifo.get(), "0", 1) != 1) throw_errno(object_for(id), "cannot start");
+  if (!fifo) throw_errno(container_object(id), "the init is not waiting to start");
+  if (::write(fifo.get(), "0", 1) != 1) throw_errno(container_object(id), "cannot start");
   // The init holds the only reader; it goes away at execve (close-on-exec) or exit.
   pollfd pfd{fifo.get(), 0, 0};
   ::poll(&pfd, 1, 30000);
@@ -274,7 +261,7 @@ int cmd_state(const GlobalOptions& g, const std::string& id) {
   } catch (const Error& e) {
     throw Error(e.object(), e.cause() + damage_note(dir));
   }
-  if (!state) throw Error(object_for(id), "does not exist");
+  if (!state) throw Error(container_object(id), "does not exist");
   print(public_state(*state, container_status(dir, *state)).dump(2) + "\n");
   return 0;
 }
@@ -294,7 +281,7 @@ int cmd_kill(const GlobalOptions& g, const std::string& id, const std::string& s
   if (!init && status != "unknown") status = "stopped";
   if (status == "stopped" || (!init && status == "unknown")) {
     if (all) return 0;
-    throw Error(object_for(id), "container not running");
+    throw Error(container_object(id), "container not running");
   }
   if (all) {
     Cgroups cg = Cgroups::from_json(
@@ -303,7 +290,7 @@ int cmd_kill(const GlobalOptions& g, const std::string& id, const std::string& s
     cg.kill_all(sig);
   }
   int err = init ? send_signal(init.get(), sig) : ESRCH;
-  if (err != 0 && !all) throw Error(object_for(id), "cannot send signal " + signal, err);
+  if (err != 0 && !all) throw Error(container_object(id), "cannot send signal " + signal, err);
   return 0;
 }
 
@@ -313,7 +300,7 @@ int cmd_delete(const GlobalOptions& g, const std::string& id, bool force) {
   std::optional<ContainerDir> dir = store.open(id, true);
   if (!dir) {
     if (force) return 0;
-    throw Error(object_for(id), "does not exist");
+    throw Error(container_object(id), "does not exist");
   }
   std::optional<nlohmann::json> state;
   try {
@@ -324,7 +311,7 @@ int cmd_delete(const GlobalOptions& g, const std::string& id, bool force) {
   const nlohmann::json* sp = state ? &*state : nullptr;
   std::string status = state ? container_status(*dir, *state) : "unknown";
   if (!force && status != "stopped" && status != "created") {
-    throw Error(object_for(id), "cannot delete a container that is not stopped: " + status);
+    throw Error(container_object(id), "cannot delete a container that is not stopped: " + status);
   }
   if (status != "stopped") kill_container(*dir, sp);
   remove_container(*dir, sp);
@@ -452,12 +439,12 @@ int cmd_pause(const GlobalOptions& g, const std::string& id, bool pause) {
   nlohmann::json state = dir.read_state();
   std::string status = container_status(dir, state);
   if (pause && status != "running" && status != "created") {
-    throw Error(object_for(id), "cannot pause a container that is " + status);
+    throw Error(container_object(id), "cannot pause a container that is " + status);
   }
-  if (!pause && status != "paused") throw Error(object_for(id), "container not paused");
+  if (!pause && status != "paused") throw Error(container_object(id), "container not paused");
   Cgroups cg = Cgroups::from_json(state["nyx"].value("cgroups", nlohmann::json()));
   if (int err = cg.freeze(pause); err != 0) {
-    throw Error(object_for(id), pause ? "cannot freeze" : "cannot thaw", err);
+    throw Error(container_object(id), pause ? "cannot freeze" : "cannot thaw", err);
   }
   state["nyx"]["paused"] = pause;
   dir.write_state(state);
@@ -550,10 +537,15 @@ int cmd_update(const GlobalOptions& g, const std::string& id, const std::string&
   Config cfg = parse_config_json(
       {{"ociVersion", "1.0.2"}, {"root", {{"path", "/"}}}, {"linux", {{"resources", res}}}});
   Cgroups cg = Cgroups::from_json(state["nyx"].value("cgroups", nlohmann::json()));
-  PrimOutcome out;
-  cg.update(cfg.linux.resources, out);
-  if (out.status == PrimStatus::Failed) {
-    throw Error(object_for(id), "cannot update resources: " + out.detail.dump(), out.err);
+  std::vector<ParentEvent> failures = cg.update(cfg.linux.resources);
+  if (!failures.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const auto& f : failures) {
+      list.push_back(
+          {{"file", f.note}, {"errno", f.entry.err}, {"error", errno_name(f.entry.err)}});
+    }
+    throw Error(container_object(id), "cannot update resources: " + list.dump(),
+                failures.front().entry.err);
   }
   return 0;
 }
@@ -571,6 +563,25 @@ int cmd_events(const GlobalOptions& g, const std::string& id, bool stats, int in
     ::sleep(static_cast<unsigned>(interval_s > 0 ? interval_s : 5));
   }
 }
+
+namespace {
+
+template <class Names>
+std::string joined(const Names& names) {
+  std::string out;
+  for (std::string_view n : names)
+    out += (out.empty() ? "" : ",") + std::string(n);
+  return out;
+}
+
+std::vector<std::string_view> primitive_names() {
+  std::vector<std::string_view> out;
+  for (const PrimitiveInfo& info : kPrimitives)
+    out.push_back(info.name);
+  return out;
+}
+
+}  // namespace
 
 int cmd_features() {
   nlohmann::json f = {
@@ -600,7 +611,10 @@ int cmd_features() {
           {"archs", {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64"}}}},
         {"apparmor", {{"enabled", false}}},
         {"selinux", {{"enabled", false}}}}},
-      {"annotations", {{"org.nyx.hardening.record", "true"}}},
+      {"annotations",
+       {{"org.nyx.hardening.record", "true"},
+        {"org.nyx.hardening.primitives", joined(primitive_names())},
+        {"org.nyx.hardening.ablation", joined(ablation_names())}}},
   };
   print(f.dump(2) + "\n");
   return 0;

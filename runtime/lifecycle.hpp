@@ -26,22 +26,6 @@ struct RunOptions {
   std::string report;
 };
 
-struct ExecOptions {
-  std::string id;
-  std::string process_file;
-  std::vector<std::string> args;
-  std::vector<std::string> env;
-  std::string cwd;
-  std::string user;  // "uid[:gid]"
-  bool tty = false;
-  bool detach = false;
-  std::string pid_file;
-  std::string console_socket;
-  bool no_new_privs = false;
-  std::vector<std::string> caps;
-  int preserve_fds = 0;
-};
-
 int cmd_spec(const SpecOptions& opts, const std::string& bundle);
 int cmd_create(const GlobalOptions& g, CreateOptions opts);
 int cmd_start(const GlobalOptions& g, const std::string& id);
@@ -58,6 +42,5 @@ int cmd_update(const GlobalOptions& g, const std::string& id, const std::string&
                const std::map<std::string, std::string>& values);
 int cmd_events(const GlobalOptions& g, const std::string& id, bool stats, int interval_s);
 int cmd_features();
-int cmd_exec(const GlobalOptions& g, const ExecOptions& opts);
 
 }  // namespace nyx

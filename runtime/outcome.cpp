@@ -2,31 +2,10 @@
 
 #include <cstring>
 
-#include "runtime/error.hpp"
+#include "base/error.hpp"
+#include "runtime/primitive_ops.hpp"
 
 namespace nyx {
-
-namespace {
-
-constexpr std::array<std::string_view, kPrimCount> kPrimNames = {
-    "no_new_privs", "rlimit_cpu", "rlimit_nofile", "rlimit_as", "rlimits",      "namespaces",
-    "cgroups",      "mounts",     "sysctl",        "root",      "capabilities", "seccomp"};
-
-// Always present in the record, even when skipped: the SPEC's nine primitives.
-bool always_listed(Prim p) {
-  return p != Prim::Rlimits && p != Prim::Cgroups && p != Prim::Sysctl;
-}
-
-bool is_baseline_prim(Prim p) {
-  return p == Prim::NoNewPrivs || p == Prim::RlimitCpu || p == Prim::RlimitNofile ||
-         p == Prim::RlimitAs || p == Prim::Rlimits;
-}
-
-}  // namespace
-
-std::string_view prim_name(Prim p) {
-  return kPrimNames[static_cast<std::size_t>(p)];
-}
 
 std::string_view status_name(PrimStatus s) {
   switch (s) {
@@ -54,18 +33,47 @@ std::string_view level_name(Level l) {
   return "none";
 }
 
+namespace {
+
+bool kept(const PrimOutcome& o, Prim p) {
+  return o.requested || o.ablated || primitive(p).always_listed;
+}
+
+void fold(PrimOutcome& o, const StepEntry& e, std::string_view note) {
+  if (e.status == PrimStatus::Failed && o.status != PrimStatus::Failed) {
+    o.status = PrimStatus::Failed;
+    o.err = e.err;
+  } else if (e.status == PrimStatus::Applied && o.status == PrimStatus::Skipped && o.requested) {
+    o.status = PrimStatus::Applied;
+  }
+  if (auto merge = primitive(e.prim).ops->merge) merge(o, e, note);
+}
+
+}  // namespace
+
+Outcome merge_outcome(Outcome out, std::span<const ParentEvent> events,
+                      std::span<const StepEntry> child) {
+  for (const ParentEvent& ev : events) {
+    PrimOutcome& o = out[ev.entry.prim];
+    if (kept(o, ev.entry.prim)) fold(o, ev.entry, ev.note);
+  }
+  for (const StepEntry& e : child) {
+    PrimOutcome& o = out[e.prim];
+    if (kept(o, e.prim)) fold(o, e, {});
+  }
+  return out;
+}
+
 Level compute_level(const Outcome& outcome) {
-  std::size_t requested = 0;
   std::size_t applied = 0;
   std::size_t failed = 0;
   bool beyond_baseline = false;
-  for (std::size_t i = 0; i < kPrimCount; ++i) {
-    const PrimOutcome& o = outcome.prims[i];
+  for (const PrimitiveInfo& info : kPrimitives) {
+    const PrimOutcome& o = outcome[info.id];
     if (!o.requested) continue;
-    ++requested;
     if (o.status == PrimStatus::Applied) ++applied;
     if (o.status == PrimStatus::Failed) ++failed;
-    if (!is_baseline_prim(static_cast<Prim>(i))) beyond_baseline = true;
+    if (!info.baseline) beyond_baseline = true;
   }
   if (failed == 0 && !beyond_baseline) return Level::Baseline;
   if (failed == 0) return Level::Full;
@@ -75,10 +83,9 @@ Level compute_level(const Outcome& outcome) {
 
 nlohmann::json primitives_json(const Outcome& outcome) {
   nlohmann::json out = nlohmann::json::object();
-  for (std::size_t i = 0; i < kPrimCount; ++i) {
-    auto p = static_cast<Prim>(i);
-    const PrimOutcome& o = outcome.prims[i];
-    if (!always_listed(p) && !o.requested && !o.ablated && o.status == PrimStatus::Skipped) {
+  for (const PrimitiveInfo& info : kPrimitives) {
+    const PrimOutcome& o = outcome[info.id];
+    if (!info.always_listed && !o.requested && !o.ablated && o.status == PrimStatus::Skipped) {
       continue;
     }
     nlohmann::json entry = {{"status", status_name(o.status)}};
@@ -91,7 +98,7 @@ nlohmann::json primitives_json(const Outcome& outcome) {
       for (const auto& [k, v] : o.detail.items())
         entry[k] = v;
     }
-    out[std::string(prim_name(p))] = std::move(entry);
+    out[std::string(info.name)] = std::move(entry);
   }
   return out;
 }
@@ -111,6 +118,15 @@ std::string failure_line(Prim p, const PrimOutcome& o) {
     line += ": " + o.detail["reason"].get<std::string>();
   }
   return line;
+}
+
+std::vector<std::string> failure_lines(const Outcome& outcome) {
+  std::vector<std::string> lines;
+  for (const PrimitiveInfo& info : kPrimitives) {
+    const PrimOutcome& o = outcome[info.id];
+    if (o.status == PrimStatus::Failed) lines.push_back(failure_line(info.id, o));
+  }
+  return lines;
 }
 
 }  // namespace nyx

@@ -1,38 +1,22 @@
 // The outcome record: what happened to each hardening primitive, and the level it adds up to.
+// One writer: merge_outcome folds the plan's requests, the parent's events and the child's
+// report into it; nothing else sets a status.
 #pragma once
 
 #include <array>
 #include <cstdint>
-#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "runtime/child_abi.hpp"
+#include "runtime/primitives.hpp"
+
 namespace nyx {
 
-// In the order of the hardening sequence (SPEC §4). `Rlimits` holds the RLIMIT_* other than
-// CPU, NOFILE and AS; `Cgroups` and `Sysctl` are recorded when the config asks for them.
-enum class Prim : std::uint8_t {
-  NoNewPrivs,
-  RlimitCpu,
-  RlimitNofile,
-  RlimitAs,
-  Rlimits,
-  Namespaces,
-  Cgroups,
-  Mounts,
-  Sysctl,
-  Root,
-  Capabilities,
-  Seccomp,
-};
-inline constexpr std::size_t kPrimCount = 12;
-
-std::string_view prim_name(Prim p);
-
-enum class PrimStatus : std::uint8_t { Skipped, Applied, Failed };
 std::string_view status_name(PrimStatus s);
 
 enum class Level : std::uint8_t { Baseline, Full, Partial, None };
@@ -50,20 +34,30 @@ struct Outcome {
   std::array<PrimOutcome, kPrimCount> prims{};
   PrimOutcome& operator[](Prim p) { return prims[static_cast<std::size_t>(p)]; }
   const PrimOutcome& operator[](Prim p) const { return prims[static_cast<std::size_t>(p)]; }
-
-  void applied(Prim p) { (*this)[p].status = PrimStatus::Applied; }
-  void failed(Prim p, int err) {
-    (*this)[p].status = PrimStatus::Failed;
-    (*this)[p].err = err;
-  }
 };
 
-// baseline: nothing requested beyond no_new_privs and rlimits, and all of that applied;
+// Something the parent saw happen to a primitive (a cgroup file it could not write, a namespace
+// the host refused at clone), with what the child's entries cannot carry: a name.
+struct ParentEvent {
+  StepEntry entry;
+  std::string note;
+};
+
+// The record: `planned` (requests, ablation marks and planned details, every status Skipped),
+// then the parent's events, then the child's entries, in order. A Failed entry makes its
+// primitive failed with that errno (the first one wins); an Applied entry makes a requested
+// one applied (what nobody asked for stays skipped, with its details). Each primitive's own merge
+// adds its details. Entries for a primitive that is neither requested, ablated nor always listed
+// are dropped (a tracking cgroup is not hardening).
+Outcome merge_outcome(Outcome planned, std::span<const ParentEvent> events,
+                      std::span<const StepEntry> child);
+
+// baseline: nothing requested beyond the baseline primitives, and all of that applied;
 // otherwise full / partial / none over the requested primitives.
 Level compute_level(const Outcome& outcome);
 
-// {"no_new_privs": {"status": "applied"}, ...}: primitives the config never mentions and that
-// are not part of the SPEC's fixed list (cgroups, sysctl, rlimits) are left out.
+// {"no_new_privs": {"status": "applied"}, ...}: primitives that are not always listed appear
+// when requested or ablated.
 nlohmann::json primitives_json(const Outcome& outcome);
 
 // The "hardening" object of the state: mode, level, ablation mask and primitives.
@@ -72,5 +66,7 @@ nlohmann::json hardening_json(const Outcome& outcome, bool enforce,
 
 // One warning line per failed primitive: "seccomp: failed: EINVAL (Invalid argument)".
 std::string failure_line(Prim p, const PrimOutcome& o);
+// The failure lines of every failed primitive, in order.
+std::vector<std::string> failure_lines(const Outcome& outcome);
 
 }  // namespace nyx

@@ -8,8 +8,8 @@
 #include <optional>
 #include <vector>
 
-#include "runtime/fd.hpp"
-#include "runtime/plan.hpp"
+#include "base/fd.hpp"
+#include "runtime/child_abi.hpp"
 
 namespace nyx {
 

@@ -6,7 +6,7 @@
 #include <charconv>
 #include <string>
 
-#include "runtime/error.hpp"
+#include "base/error.hpp"
 
 namespace nyx {
 

@@ -15,15 +15,15 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "runtime/error.hpp"
+#include "base/error.hpp"
 
 namespace nyx {
 
-namespace {
-
-std::string object_for(const std::string& id) {
-  return "container \"" + id + "\"";
+std::string container_object(std::string_view id) {
+  return "container \"" + std::string(id) + "\"";
 }
+
+namespace {
 
 std::string read_at(int dirfd, const char* name, std::size_t limit, int& err) {
   UniqueFd fd(::openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
@@ -131,12 +131,13 @@ std::string render_state(const nlohmann::json& state) {
 nlohmann::json ContainerDir::read_state() const {
   int err = 0;
   std::string text = read_at(dir_.get(), "state.json", 16u << 20, err);
-  if (err == ENOENT) throw Error(object_for(id_), "state file is missing (deleted while in use?)");
-  if (err != 0) throw Error(object_for(id_), "cannot read state.json", err);
-  if (text.empty()) throw Error(object_for(id_), "state file is empty (truncated)");
+  if (err == ENOENT)
+    throw Error(container_object(id_), "state file is missing (deleted while in use?)");
+  if (err != 0) throw Error(container_object(id_), "cannot read state.json", err);
+  if (text.empty()) throw Error(container_object(id_), "state file is empty (truncated)");
   auto j = nlohmann::json::parse(text, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
-    throw Error(object_for(id_), "state file is corrupt (not a JSON object)");
+    throw Error(container_object(id_), "state file is corrupt (not a JSON object)");
   }
   j.erase("summary");
   return j;
@@ -267,7 +268,7 @@ std::optional<StateSummary> ContainerDir::read_summary() const {
   // Not openable or no summary line: the full read decides (and names the error).
   SummaryRead r = fd ? read_summary_at(fd.get(), s) : SummaryRead::Missing;
   if (r == SummaryRead::Mismatch) {
-    throw Error(object_for(id_), "state file is corrupt (truncated or overwritten)");
+    throw Error(container_object(id_), "state file is corrupt (truncated or overwritten)");
   }
   if (r == SummaryRead::Missing) return std::nullopt;
   return s;
@@ -279,9 +280,9 @@ void ContainerDir::write_state(const nlohmann::json& state) const {
   std::snprintf(tmp, sizeof tmp, ".state.%d.tmp", static_cast<int>(::getpid()));
   UniqueFd fd(
       ::openat(dir_.get(), tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd) throw_errno(object_for(id_), "cannot write state");
+  if (!fd) throw_errno(container_object(id_), "cannot write state");
   if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-    throw_errno(object_for(id_), "cannot write state");
+    throw_errno(container_object(id_), "cannot write state");
   }
   // No fsync: the state describes live processes, which a power loss ends anyway; an atomic
   // rename is what keeps concurrent readers from seeing half a file (docs/state.md).
@@ -291,7 +292,7 @@ void ContainerDir::write_state(const nlohmann::json& state) const {
   if (::renameat2(dir_.get(), tmp, dir_.get(), "state.json", RENAME_EXCHANGE) == 0) {
     ::unlinkat(dir_.get(), tmp, 0);
   } else if (::renameat(dir_.get(), tmp, dir_.get(), "state.json") != 0) {
-    throw_errno(object_for(id_), "cannot write state");
+    throw_errno(container_object(id_), "cannot write state");
   }
 }
 
@@ -300,7 +301,7 @@ void ContainerDir::write_first_state(const nlohmann::json& state) const {
   UniqueFd fd(::openat(dir_.get(), "state.json",
                        O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-    throw_errno(object_for(id_), "cannot write state");
+    throw_errno(container_object(id_), "cannot write state");
   }
 }
 
@@ -309,7 +310,7 @@ void ContainerDir::write_recovery(const nlohmann::json& recovery) const {
   UniqueFd fd(::openat(dir_.get(), "recovery.json",
                        O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-    throw_errno(object_for(id_), "cannot write recovery.json");
+    throw_errno(container_object(id_), "cannot write recovery.json");
   }
 }
 
@@ -323,7 +324,7 @@ nlohmann::json ContainerDir::read_recovery() const {
 
 void ContainerDir::lock() const {
   while (::flock(dir_.get(), LOCK_EX) != 0) {
-    if (errno != EINTR) throw_errno(object_for(id_), "cannot lock");
+    if (errno != EINTR) throw_errno(container_object(id_), "cannot lock");
   }
 }
 
@@ -379,19 +380,19 @@ ContainerDir StateStore::create(const std::string& id, const nlohmann::json& fir
     mkdir_p(root_);
     rootfd.reset(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   }
-  if (!rootfd) throw_errno(object_for(id), "cannot open " + root_);
+  if (!rootfd) throw_errno(container_object(id), "cannot open " + root_);
   std::string path = root_ + "/" + id;
   if (::faccessat(rootfd.get(), id.c_str(), F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-    throw Error(object_for(id), "already exists");
+    throw Error(container_object(id), "already exists");
   }
   // The directory is made and locked under a private name, then moved into place: nobody ever
   // sees the container's directory unlocked before its first state is written.
   std::string tmp = private_name(".new.");
   if (::mkdirat(rootfd.get(), tmp.c_str(), 0700) != 0) {
-    throw_errno(object_for(id), "cannot create " + root_ + "/" + tmp);
+    throw_errno(container_object(id), "cannot create " + root_ + "/" + tmp);
   }
   UniqueFd fd(::openat(rootfd.get(), tmp.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
-  if (!fd) throw_errno(object_for(id), "cannot open " + root_ + "/" + tmp);
+  if (!fd) throw_errno(container_object(id), "cannot open " + root_ + "/" + tmp);
   ContainerDir dir(id, path, std::move(fd));
   dir.lock();
   try {
@@ -403,8 +404,8 @@ ContainerDir StateStore::create(const std::string& id, const nlohmann::json& fir
   if (::renameat2(rootfd.get(), tmp.c_str(), rootfd.get(), id.c_str(), RENAME_NOREPLACE) != 0) {
     int err = errno;
     remove_tree(rootfd.get(), tmp.c_str());
-    if (err == EEXIST) throw Error(object_for(id), "already exists");
-    throw Error(object_for(id), "cannot create " + path, err);
+    if (err == EEXIST) throw Error(container_object(id), "already exists");
+    throw Error(container_object(id), "cannot create " + path, err);
   }
   return dir;
 }
@@ -415,7 +416,7 @@ std::optional<ContainerDir> StateStore::open(const std::string& id, bool lock) c
   UniqueFd fd(::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
   if (!fd) {
     if (errno == ENOENT) return std::nullopt;
-    throw_errno(object_for(id), "cannot open " + path);
+    throw_errno(container_object(id), "cannot open " + path);
   }
   ContainerDir dir(id, path, std::move(fd));
   if (lock) {

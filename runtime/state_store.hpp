@@ -12,9 +12,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "runtime/fd.hpp"
+#include "base/fd.hpp"
 
 namespace nyx {
+
+// `container "ID"`, the object of every error about a container.
+std::string container_object(std::string_view id);
 
 // What `list` and the status of a container need, kept as the first line of its state.json.
 struct StateSummary {

@@ -12,7 +12,8 @@
 #include <cerrno>
 #include <cstring>
 
-#include "runtime/error.hpp"
+#include "base/error.hpp"
+#include "base/fd_passing.hpp"
 
 namespace nyx {
 
@@ -27,19 +28,9 @@ void send_console(const std::string& path, int master) {
     throw_errno("--console-socket", "cannot connect to " + path);
   }
   char payload[] = "/dev/ptmx";
-  iovec iov{payload, sizeof payload - 1};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* cm = CMSG_FIRSTHDR(&msg);
-  cm->cmsg_level = SOL_SOCKET;
-  cm->cmsg_type = SCM_RIGHTS;
-  cm->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(cm), &master, sizeof master);
-  if (::sendmsg(sock.get(), &msg, 0) < 0) throw_errno("--console-socket", "sendmsg");
+  FdMessage m;
+  fd_message(m, payload, sizeof payload - 1, master);
+  if (::sendmsg(sock.get(), &m.msg, 0) < 0) throw_errno("--console-socket", "sendmsg");
 }
 
 }  // namespace nyx

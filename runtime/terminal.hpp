@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "runtime/fd.hpp"
+#include "base/fd.hpp"
 
 namespace nyx {
 

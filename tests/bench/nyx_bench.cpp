@@ -13,8 +13,8 @@
 #include "bundle/profile.hpp"
 #include "runtime/container.hpp"
 #include "runtime/lifecycle.hpp"
-#include "runtime/plan_builder.hpp"
-#include "runtime/seccomp.hpp"
+#include "runtime/plan.hpp"
+#include "runtime/primitives/seccomp.hpp"
 #include "runtime/state_store.hpp"
 
 namespace {

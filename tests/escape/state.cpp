@@ -23,10 +23,10 @@ const std::vector<Mark>& marks() {
       {"utsns", {"namespaces"}, "uts"},
       {"netns", {"namespaces"}, "network"},
       {"cgroupns", {"namespaces"}, "cgroup"},
-      {"chroot", {"root"}, ""},
-      {"nnp", {"no_new_privs"}, ""},
+      {"root", {"root"}, ""},
+      {"no_new_privs", {"no_new_privs"}, ""},
       {"rlimits", {"rlimit_cpu", "rlimit_nofile", "rlimit_as"}, ""},
-      {"caps", {"capabilities"}, ""},
+      {"capabilities", {"capabilities"}, ""},
       {"seccomp", {"seccomp"}, ""},
       {"seccomp-socket", {"seccomp"}, ""},
       {"seccomp-setuid", {"seccomp"}, ""},
@@ -36,11 +36,20 @@ const std::vector<Mark>& marks() {
   return m;
 }
 
+// The record names an ablation by the primitive's record name; cells may use the older
+// spellings, which the runtime still accepts.
+std::string canonical(const std::string& name) {
+  if (name == "chroot") return "root";
+  if (name == "nnp") return "no_new_privs";
+  if (name == "caps") return "capabilities";
+  return name;
+}
+
 std::set<std::string> split(const std::string& list) {
   std::set<std::string> out;
   std::stringstream ss(list);
   for (std::string item; std::getline(ss, item, ',');) {
-    if (!item.empty()) out.insert(item);
+    if (!item.empty()) out.insert(canonical(item));
   }
   return out;
 }

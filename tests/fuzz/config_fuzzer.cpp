@@ -12,8 +12,8 @@
 #include <string_view>
 
 #include "bundle/config.hpp"
-#include "runtime/error.hpp"
-#include "runtime/plan_builder.hpp"
+#include "base/error.hpp"
+#include "runtime/plan.hpp"
 
 namespace {
 

@@ -3,8 +3,8 @@
 
 #include <string>
 
+#include "base/error.hpp"
 #include "bundle/config.hpp"
-#include "runtime/error.hpp"
 
 namespace nyx {
 namespace {

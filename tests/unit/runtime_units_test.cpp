@@ -1,6 +1,6 @@
 // Small runtime pieces that need no container: signals, mount options, ids, in-root checks.
-#include <gtest/gtest.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -9,9 +9,9 @@
 #include <cstdlib>
 #include <string>
 
-#include "runtime/error.hpp"
-#include "runtime/mounts.hpp"
-#include "runtime/rootfs.hpp"
+#include "base/error.hpp"
+#include "runtime/path_in_root.hpp"
+#include "runtime/primitives/mounts.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/state_store.hpp"
 

@@ -1,17 +1,28 @@
-#include "runtime/seccomp.hpp"
+// seccomp: linux.seccomp compiled by libseccomp in the parent and exported as BPF; the child
+// checks before its report that the kernel will take it, and loads it last, after the start.
+#include "runtime/primitives/seccomp.hpp"
 
+#include <linux/capability.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <cerrno>
 #include <memory>
 
-#include "runtime/error.hpp"
-#include "runtime/fd.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
+#include "bundle/seccomp_groups.hpp"
+#include "runtime/child_context.hpp"
+#include "runtime/plan.hpp"
+#include "runtime/primitive_ops.hpp"
+#include "runtime/syscalls.hpp"
 
 namespace nyx {
 
@@ -160,5 +171,98 @@ CompiledSeccomp compile_seccomp(const Seccomp& cfg, const SeccompOptions& opts) 
   out.code = export_bpf(ctx.get());
   return out;
 }
+
+namespace {
+
+constexpr std::array<std::string_view, 2> kFiner = {"seccomp-socket", "seccomp-setuid"};
+
+// --ablate seccomp-socket / seccomp-setuid: those families are allowed again.
+std::vector<std::string> ablated_families(const Ablation& ab, std::vector<std::string>& names) {
+  std::vector<std::string> out;
+  auto add = [&](std::string_view ablation, std::string_view group) {
+    if (!ab.has(ablation)) return;
+    names.emplace_back(ablation);
+    if (const SyscallGroup* g = find_syscall_group(group)) {
+      for (auto name : g->syscalls)
+        out.emplace_back(name);
+    }
+  };
+  add("seccomp-socket", "net");
+  add("seccomp-setuid", "setuid");
+  return out;
+}
+
+void plan_half(PlanBuilder& b) {
+  const Config& cfg = b.cfg;
+  if (!cfg.linux.seccomp || !b.request(Prim::Seccomp)) return;
+  PrimOutcome& o = b.record(Prim::Seccomp);
+  std::vector<std::string> families;
+  SeccompOptions opts{b.in.enforce, ablated_families(b.in.ablation, families)};
+  if (!families.empty()) {
+    o.ablated = true;
+    o.detail["ablatedFamilies"] = families;
+  }
+  CompiledSeccomp compiled = compile_seccomp(*cfg.linux.seccomp, opts);
+  for (auto& w : compiled.warnings)
+    b.warn(std::move(w));
+  nlohmann::json detail = compiled.detail();
+  for (const auto& [k, v] : detail.items())
+    o.detail[k] = v;
+  PlanStorage& st = b.st;
+  st.seccomp_code = std::move(compiled.code);
+  st.seccomp_prog.len = static_cast<unsigned short>(st.seccomp_code.size());
+  st.seccomp_prog.filter = st.seccomp_code.data();
+  b.plan.seccomp = &st.seccomp_prog;
+  b.plan.seccomp_flags = compiled.flags;
+}
+
+bool has_sys_admin() {
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (sys::call(SYS_capget, &hdr, data) < 0) return false;
+  return (data[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32))) != 0;
+}
+
+// What the load will say, asked before the report so that the record is true when it goes:
+// a NULL program makes the kernel check the flags and stop at EFAULT, and without
+// no_new_privs the load needs CAP_SYS_ADMIN.
+int preflight(const ChildPlan& p) {
+  long rc = sys::call(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p.seccomp_flags, 0L);
+  if (rc == -ENOSYS && p.seccomp_flags == 0) {
+    rc = sys::call(SYS_prctl, PR_GET_SECCOMP, 0, 0, 0, 0);
+    if (rc >= 0) rc = -EFAULT;
+  }
+  if (rc != -EFAULT) return rc < 0 ? static_cast<int>(-rc) : EINVAL;
+  long nnp = sys::call(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
+  if (nnp != 1 && !has_sys_admin()) return EACCES;
+  return 0;
+}
+
+void child_half(ChildContext& c) {
+  if (c.plan.seccomp == nullptr) return;
+  int err = preflight(c.plan);
+  c.record(Prim::Seccomp, err);
+  if (err == 0) c.ready(Prim::Seccomp);
+}
+
+int commit(ChildContext& c) {
+  const ChildPlan& p = c.plan;
+  long rc = sys::call(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p.seccomp_flags, p.seccomp);
+  if (rc == -ENOSYS && p.seccomp_flags == 0) {
+    rc = sys::call(SYS_prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, p.seccomp, 0, 0);
+  }
+  return sys::err_of(rc);
+}
+
+}  // namespace
+
+const PrimitiveOps seccomp_ops{
+    .plan = plan_half,
+    .child = child_half,
+    .commit = commit,
+    .finer_ablations = kFiner,
+    .requested_when = "`linux.seccomp`",
+    .fields = "`rules` loaded, `defaultAction`, `unknownSyscalls` skipped, `ablatedFamilies`",
+};
 
 }  // namespace nyx

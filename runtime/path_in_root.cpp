@@ -1,4 +1,4 @@
-#include "runtime/rootfs.hpp"
+#include "runtime/path_in_root.hpp"
 
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -11,8 +11,8 @@
 #include <climits>
 #include <vector>
 
-#include "runtime/error.hpp"
-#include "runtime/fd.hpp"
+#include "base/error.hpp"
+#include "base/fd.hpp"
 
 namespace nyx {
 

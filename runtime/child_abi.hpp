@@ -1,0 +1,180 @@
+// What passes between the parent and the container init: the plan the parent computes and the
+// init executes between clone and execve (SPEC §4), and the report it sends back. Plain data
+// only, no library types: the child reads it without allocating, locking or throwing.
+//
+// ChildPlan holds raw pointers into storage the parent owns (PlanStorage, plan.hpp). The child
+// is created with fork semantics (no CLONE_VM), so it sees an identical copy of that memory at
+// the same addresses.
+#pragma once
+
+#include <linux/filter.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <cstdint>
+#include <span>
+
+#include "runtime/primitives.hpp"
+
+namespace nyx {
+
+struct MountStep {
+  const char* source = nullptr;   // host path for binds, filesystem source otherwise
+  const char* target = nullptr;   // relative to the rootfs ("dev/pts")
+  const char* fstype = nullptr;   // nullptr for binds
+  const char* data = nullptr;     // filesystem options, or nullptr
+  unsigned long flags = 0;        // flags of the first mount(2)
+  unsigned long remount = 0;      // for binds: flags of a MS_REMOUNT|MS_BIND pass, 0 = none
+  unsigned long propagation = 0;  // MS_SHARED/MS_SLAVE/... (| MS_REC), 0 = none
+  bool bind = false;
+  bool target_is_file = false;  // the mount point to create is a file (bind of a file)
+  bool strict_target = false;   // no symlink at all on the way (proc, sysfs, /dev)
+  bool remount_only = false;    // only the MS_REMOUNT pass, on an existing mount point
+  std::uint16_t index = 0;      // position in config mounts, for the record
+};
+
+struct DeviceNode {
+  const char* target = nullptr;  // relative to the rootfs ("dev/null")
+  const char* host = nullptr;    // host node to bind when mknod is not possible (user namespace)
+  mode_t mode = 0;               // S_IFCHR | 0666
+  dev_t dev = 0;
+  uid_t uid = 0;
+  gid_t gid = 0;
+};
+
+struct DevSymlink {
+  const char* link_target = nullptr;  // "/proc/self/fd"
+  const char* name = nullptr;         // relative to the rootfs ("dev/fd")
+};
+
+struct SysctlStep {
+  const char* path = nullptr;  // "/proc/sys/net/ipv4/ip_forward", resolved in the root
+  const char* value = nullptr;
+};
+
+struct NsJoin {
+  int fd = -1;
+  int nstype = 0;         // CLONE_NEW*
+  std::uint8_t type = 0;  // NsType
+};
+
+struct RlimitStep {
+  int resource = 0;
+  struct rlimit limit {};
+  Prim prim = Prim::Rlimits;
+};
+
+enum class RootMethod : std::uint8_t { None, PivotRoot, Chroot };
+
+struct TerminalPlan {
+  bool enabled = false;        // allocate a pty in the container's /dev/ptmx for stdio
+  bool console_mount = false;  // bind it on /dev/console (the init, not exec)
+  unsigned short rows = 0;
+  unsigned short cols = 0;
+};
+
+inline constexpr std::size_t kMaxRlimitSteps = 16;
+
+struct ChildPlan {
+  // Synchronisation with the parent.
+  int sock = -1;                   // child end of the status socket (SOCK_SEQPACKET)
+  int exec_fifo = -1;              // create mode: blocks here until `start`; -1: released via sock
+  bool wait_for_go = false;        // maps to write or cgroups to join before the child continues
+  bool hooks_stop = false;         // pause before the root change so the parent can run hooks
+  bool join_only = false;          // exec: joins a running container, whose root it already has
+  std::span<const int> keep_fds;   // sorted fds the child keeps open (preserved ones included)
+  std::span<const int> preserved;  // the caller's fds handed to the container (--preserve-fds)
+
+  // Process
+  bool no_new_privs = false;
+  std::span<const RlimitStep> rlimits;
+
+  // Isolation: namespaces created by clone flags are already there; these are joined or
+  // unshared here.
+  int userns_join_fd = -1;  // setns first, before anything that needs capabilities
+  bool userns_new = false;  // become root of the new user namespace once maps are written
+  std::span<const NsJoin> joins;
+  int unshare_flags = 0;        // CLONE_NEW* created by unshare(2) in the child
+  bool fork_for_pidns = false;  // joined user ns + new pid ns: an intermediate process forks
+  const char* hostname = nullptr;
+  const char* domainname = nullptr;
+
+  bool mounts = false;                 // the container has a mount namespace of its own
+  const char* rootfs = nullptr;        // absolute host path
+  unsigned long root_propagation = 0;  // applied to "/" first (MS_SLAVE|MS_REC by default)
+  std::span<const MountStep> mount_steps;
+  bool setup_dev = false;     // default device nodes and links in a tmpfs /dev
+  bool bind_devices = false;  // user namespace: bind host nodes instead of mknod
+  std::span<const DeviceNode> devices;
+  std::span<const DevSymlink> dev_links;
+  std::span<const char* const> dev_dirs;        // "dev/pts", "dev/shm"
+  std::span<const char* const> masked_paths;    // relative to the rootfs
+  std::span<const char* const> readonly_paths;  // relative to the rootfs
+  std::span<const SysctlStep> sysctls;
+
+  RootMethod root_method = RootMethod::PivotRoot;
+  bool readonly_root = false;
+
+  // Identity
+  bool set_caps = false;
+  std::uint64_t cap_bounding = 0;
+  std::uint64_t cap_effective = 0;
+  std::uint64_t cap_permitted = 0;
+  std::uint64_t cap_inheritable = 0;
+  std::uint64_t cap_ambient = 0;
+  int cap_last = 40;  // /proc/sys/kernel/cap_last_cap, read by the parent
+  // noNewPrivileges false and a filter to load: loading needs CAP_SYS_ADMIN, so the final
+  // capability sets are set after the Confine stage, as the last thing before execve.
+  bool defer_cap_drop = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  bool set_groups = false;  // setgroups is denied in user namespaces made by unprivileged users
+  std::span<const gid_t> groups;
+  int umask = 022;
+  const char* cwd = "/";
+
+  // Confine
+  const sock_fprog* seccomp = nullptr;
+  unsigned seccomp_flags = 0;
+
+  // execve
+  const char* const* argv = nullptr;
+  const char* const* envp = nullptr;
+  const char* path_env = nullptr;  // value of PATH for the executable lookup
+
+  TerminalPlan terminal;
+};
+
+// Messages between parent and child over the status socket.
+enum class ChildMsg : std::uint32_t { Report = 1, HookPoint = 2, Pid = 3, Fatal = 4, Console = 5 };
+enum class ParentMsg : char { Go = 'G', Continue = 'C', Start = 'S', Keep = 'K' };
+
+// One step's result. The child appends one per step it runs (and the parent one per event it
+// sees, such as a cgroup write that failed); merge_outcome turns them into the record.
+struct StepEntry {
+  Prim prim = Prim::NoNewPrivs;
+  PrimStatus status = PrimStatus::Skipped;
+  std::uint16_t what = 0;  // per primitive: which part (a namespace type, a mount index, ...)
+  std::int32_t err = 0;    // errno when failed
+  std::int64_t value = 0;  // per primitive: one detail (a count, a method, a resource, ...)
+};
+
+inline constexpr std::uint32_t kReportMagic = 0x6e797832;  // "nyx2"
+inline constexpr std::size_t kMaxReportEntries = 96;
+
+struct ChildReport {
+  std::uint32_t magic = kReportMagic;
+  ChildMsg kind = ChildMsg::Report;
+  std::uint32_t count = 0;
+  bool truncated = false;  // more entries than fit: the last one stands for the rest
+  StepEntry entries[kMaxReportEntries] = {};
+  std::int32_t pid = 0;  // ChildMsg::Pid: the container init, seen from the parent
+  std::int32_t fatal_errno = 0;
+  char fatal_msg[480] = {};
+};
+
+// Sends Keep over `sock` and waits for the child's acknowledgement: from then on the child
+// outlives this process (its parent-death signal is cleared). Returns false if it died.
+bool keep_child(int sock);
+
+}  // namespace nyx

@@ -1,0 +1,107 @@
+// build_plan: the process part (synchronisation, stdio, user, argv, env), then each primitive's
+// parent half in table order.
+#include <algorithm>
+
+#include "base/error.hpp"
+#include "runtime/plan.hpp"
+#include "runtime/primitive_ops.hpp"
+
+namespace nyx {
+
+PlanBuilder::PlanBuilder(const PlanInput& input)
+    : in(input),
+      cfg(*input.cfg),
+      out{std::make_unique<PlanStorage>()},
+      st(*out.storage),
+      plan(out.storage->plan) {}
+
+bool PlanBuilder::request(Prim p) {
+  PrimOutcome& o = record(p);
+  if (in.ablation.primitive(p)) {
+    o.ablated = true;
+    o.requested = false;
+  } else {
+    o.requested = true;
+  }
+  return o.requested;
+}
+
+void PlanBuilder::event(Prim p, int err, std::uint16_t what, std::string note) {
+  StepEntry e;
+  e.prim = p;
+  e.status = err != 0 ? PrimStatus::Failed : PrimStatus::Applied;
+  e.err = err;
+  e.what = what;
+  out.events.push_back(ParentEvent{e, std::move(note)});
+}
+
+namespace {
+
+void plan_sync(PlanBuilder& b) {
+  const PlanInput& in = b.in;
+  ChildPlan& plan = b.plan;
+  plan.sock = in.status_sock;
+  if (in.status_sock >= 0) b.keep_fd(in.status_sock);
+  plan.exec_fifo = in.exec_fifo;
+  if (in.exec_fifo >= 0) b.keep_fd(in.exec_fifo);
+  plan.hooks_stop = in.hooks_stop;
+  plan.join_only = in.join.has_value();
+  plan.terminal = in.terminal;
+  b.st.preserved = in.preserved;
+  for (int fd : in.preserved)
+    b.keep_fd(fd);
+  plan.preserved = b.st.preserved;
+}
+
+void plan_user(PlanBuilder& b) {
+  const Process& proc = *b.cfg.process;
+  PlanStorage& st = b.st;
+  ChildPlan& plan = b.plan;
+  plan.uid = proc.user.uid;
+  plan.gid = proc.user.gid;
+  st.groups.assign(proc.user.additional_gids.begin(), proc.user.additional_gids.end());
+  plan.groups = st.groups;
+  // An unprivileged runtime's user namespace has setgroups denied.
+  plan.set_groups = !b.in.rootless;
+  plan.umask = static_cast<int>(proc.user.umask.value_or(022));
+  plan.cwd = st.keep(proc.cwd);
+  for (const auto& a : proc.args)
+    st.argv.push_back(st.keep(a));
+  st.argv.push_back(nullptr);
+  for (const auto& e : proc.env) {
+    const char* kept = st.keep(e);
+    st.envp.push_back(kept);
+    if (e.rfind("PATH=", 0) == 0) plan.path_env = kept + 5;
+  }
+  st.envp.push_back(nullptr);
+  plan.argv = st.argv.data();
+  plan.envp = st.envp.data();
+}
+
+// Decisions that depend on several rows.
+void finish(PlanBuilder& b) {
+  ChildPlan& plan = b.plan;
+  plan.wait_for_go = b.out.ns.new_user || b.in.cgroup_join_by_pid;
+  // Loading a filter without no_new_privs needs CAP_SYS_ADMIN: the init keeps it until the
+  // loads are done, and drops to the configured sets as the last step before execve.
+  bool loads = plan.seccomp != nullptr;
+  plan.defer_cap_drop = loads && !plan.no_new_privs && (plan.set_caps || plan.uid != 0);
+  std::sort(b.st.keep_fds.begin(), b.st.keep_fds.end());
+  plan.keep_fds = b.st.keep_fds;
+}
+
+}  // namespace
+
+BuiltPlan build_plan(const PlanInput& in) {
+  if (in.cfg == nullptr || !in.cfg->process) throw Error("process", "missing required field");
+  PlanBuilder b(in);
+  plan_sync(b);
+  plan_user(b);
+  for (const PrimitiveInfo& info : kPrimitives) {
+    if (info.ops->plan != nullptr) info.ops->plan(b);
+  }
+  finish(b);
+  return std::move(b.out);
+}
+
+}  // namespace nyx

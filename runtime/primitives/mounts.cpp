@@ -1,0 +1,581 @@
+// mounts: the config's mounts, a tmpfs /dev with its nodes, linux.devices, and the masked and
+// read-only paths. The parent resolves every target inside the rootfs; the child makes each
+// mount point with openat2(RESOLVE_IN_ROOT) and mounts through /proc/self/fd/N, so a symlink
+// swapped in later cannot lead it out.
+#include "runtime/primitives/mounts.hpp"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+#include "base/error.hpp"
+#include "runtime/child_context.hpp"
+#include "runtime/path_in_root.hpp"
+#include "runtime/plan.hpp"
+#include "runtime/primitive_ops.hpp"
+#include "runtime/syscalls.hpp"
+
+namespace nyx {
+
+namespace {
+
+struct MountContext {
+  std::string bundle;           // absolute bundle directory (relative bind sources start here)
+  std::string rootfs;           // absolute rootfs
+  bool user_namespace = false;  // device nodes are bound from the host instead of mknod
+  bool cgroup_namespace = false;
+  // The container's cgroup directories: {controllers ("" = unified), host path}.
+  std::vector<std::pair<std::string, std::string>> cgroups;
+};
+
+struct OptionFlag {
+  std::string_view name;
+  bool clear;
+  unsigned long flag;
+};
+
+constexpr std::array<OptionFlag, 26> kOptionFlags = {{
+    {"async", true, MS_SYNCHRONOUS},
+    {"atime", true, MS_NOATIME},
+    {"defaults", false, 0},
+    {"dev", true, MS_NODEV},
+    {"diratime", true, MS_NODIRATIME},
+    {"dirsync", false, MS_DIRSYNC},
+    {"exec", true, MS_NOEXEC},
+    {"mand", false, MS_MANDLOCK},
+    {"noatime", false, MS_NOATIME},
+    {"nodev", false, MS_NODEV},
+    {"nodiratime", false, MS_NODIRATIME},
+    {"noexec", false, MS_NOEXEC},
+    {"nomand", true, MS_MANDLOCK},
+    {"norelatime", true, MS_RELATIME},
+    {"nostrictatime", true, MS_STRICTATIME},
+    {"nosuid", false, MS_NOSUID},
+    {"relatime", false, MS_RELATIME},
+    {"ro", false, MS_RDONLY},
+    {"rw", true, MS_RDONLY},
+    {"strictatime", false, MS_STRICTATIME},
+    {"suid", true, MS_NOSUID},
+    {"sync", false, MS_SYNCHRONOUS},
+    {"lazytime", false, MS_LAZYTIME},
+    {"nolazytime", true, MS_LAZYTIME},
+    {"rro", false, MS_RDONLY},
+    {"remount", false, 0},
+}};
+
+struct Propagation {
+  std::string_view name;
+  unsigned long flags;
+};
+
+constexpr std::array<Propagation, 8> kPropagations = {{
+    {"private", MS_PRIVATE},
+    {"rprivate", MS_PRIVATE | MS_REC},
+    {"shared", MS_SHARED},
+    {"rshared", MS_SHARED | MS_REC},
+    {"slave", MS_SLAVE},
+    {"rslave", MS_SLAVE | MS_REC},
+    {"unbindable", MS_UNBINDABLE},
+    {"runbindable", MS_UNBINDABLE | MS_REC},
+}};
+
+// The default nodes of a tmpfs /dev (the runtime-spec's list).
+struct DefaultDevice {
+  const char* name;
+  unsigned major;
+  unsigned minor;
+};
+constexpr std::array<DefaultDevice, 6> kDefaultDevices = {{
+    {"null", 1, 3},
+    {"zero", 1, 5},
+    {"full", 1, 7},
+    {"random", 1, 8},
+    {"urandom", 1, 9},
+    {"tty", 5, 0},
+}};
+
+bool is_fs_with_fixed_target(std::string_view type) {
+  return type == "proc" || type == "sysfs" || type == "devpts" || type == "mqueue" ||
+         type == "cgroup" || type == "cgroup2";
+}
+
+bool under_dev(std::string_view rel) {
+  return rel == "dev" || rel.rfind("dev/", 0) == 0;
+}
+
+mode_t device_type_bits(char type) {
+  switch (type) {
+    case 'b':
+      return S_IFBLK;
+    case 'p':
+      return S_IFIFO;
+    default:
+      return S_IFCHR;
+  }
+}
+
+// A "cgroup" mount shows the container its own cgroups: on v1/hybrid hosts a tmpfs with one
+// read-only bind per hierarchy (runc's layout), on pure v2 the container's directory.
+void add_cgroup_mount(const std::string& rel, const ParsedOptions& opts, std::uint16_t index,
+                      const MountContext& ctx, PlanStorage& st) {
+  unsigned long bind_flags =
+      MS_REMOUNT | MS_BIND | (opts.flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC));
+  bool pure_v2 = ctx.cgroups.size() == 1 && ctx.cgroups[0].first.empty();
+  MountStep base;
+  base.index = index;
+  base.target = st.keep(rel);
+  base.strict_target = true;
+  if (pure_v2) {
+    MountStep s = base;
+    s.bind = true;
+    s.source = st.keep(ctx.cgroups[0].second);
+    s.flags = MS_BIND | MS_REC;
+    s.remount = bind_flags;
+    st.mount_steps.push_back(s);
+    return;
+  }
+  MountStep tmpfs = base;
+  tmpfs.fstype = "tmpfs";
+  tmpfs.source = "tmpfs";
+  tmpfs.flags = opts.flags & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
+  tmpfs.data = "mode=755";
+  st.mount_steps.push_back(tmpfs);
+  for (const auto& [controllers, path] : ctx.cgroups) {
+    std::string name = controllers.empty() ? "unified" : controllers;
+    if (name.rfind("name=", 0) == 0) name = name.substr(5);
+    MountStep b = base;
+    b.target = st.keep(rel + "/" + name);
+    b.bind = true;
+    b.source = st.keep(path);
+    b.flags = MS_BIND;
+    b.remount = bind_flags;
+    st.mount_steps.push_back(b);
+  }
+  if ((opts.flags & MS_RDONLY) != 0) {
+    MountStep ro = tmpfs;
+    ro.remount_only = true;
+    ro.remount = MS_REMOUNT | tmpfs.flags | MS_RDONLY;
+    st.mount_steps.push_back(ro);
+  }
+}
+
+// Returns the destination inside the rootfs, symlinks resolved.
+std::string add_config_mount(const Mount& m, std::size_t index, const MountContext& ctx,
+                             PlanStorage& st) {
+  std::string object = "mounts[" + std::to_string(index) + "]";
+  std::string rel = relative_in_root(m.destination);
+  if (rel.empty()) throw Error(object + ".destination", "cannot mount over the container root");
+  ParsedOptions opts = parse_mount_options(m.options);
+  if (m.type == "cgroup" || m.type == "cgroup2") {
+    check_in_root(ctx.rootfs, rel, object + ".destination", true);
+    add_cgroup_mount(rel, opts, static_cast<std::uint16_t>(index), ctx, st);
+    return rel;
+  }
+  bool bind = opts.bind || m.type == "bind";
+  bool strict = is_fs_with_fixed_target(m.type) || under_dev(rel);
+  rel = check_in_root(ctx.rootfs, rel, object + ".destination", strict);
+
+  MountStep step;
+  step.index = static_cast<std::uint16_t>(index);
+  step.target = st.keep(rel);
+  step.strict_target = strict;
+  if (bind) {
+    if (m.source.empty()) throw Error(object + ".source", "a bind mount needs a source");
+    std::string source = m.source[0] == '/' ? m.source : ctx.bundle + "/" + m.source;
+    struct stat sst {};
+    if (::stat(source.c_str(), &sst) != 0) throw_errno(object + ".source", "\"" + source + "\"");
+    step.bind = true;
+    step.source = st.keep(source);
+    step.target_is_file = !S_ISDIR(sst.st_mode);
+    step.flags = MS_BIND | (opts.recursive ? MS_REC : 0);
+    unsigned long extra = opts.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+    if (extra != 0) step.remount = MS_REMOUNT | MS_BIND | extra;
+  } else {
+    if (m.type.empty()) throw Error(object + ".type", "missing: needed for a non-bind mount");
+    step.fstype = st.keep(m.type);
+    step.source = st.keep(m.source.empty() ? m.type : m.source);
+    step.flags = opts.flags & ~MS_REMOUNT;
+    step.data = opts.data.empty() ? nullptr : st.keep(opts.data);
+  }
+  step.propagation = opts.propagation;
+  st.mount_steps.push_back(step);
+  return rel;
+}
+
+void add_dev(const Config& cfg, const MountContext& ctx, PlanStorage& st, bool tmpfs_dev) {
+  ChildPlan& plan = st.plan;
+  plan.bind_devices = ctx.user_namespace;
+  if (tmpfs_dev) {
+    plan.setup_dev = true;
+    for (const auto& d : kDefaultDevices) {
+      std::string name = std::string("dev/") + d.name;
+      st.devices.push_back(DeviceNode{st.keep(name), st.keep("/" + name), S_IFCHR | 0666,
+                                      makedev(d.major, d.minor), 0, 0});
+    }
+    static constexpr std::array<std::array<const char*, 2>, 5> kLinks = {{
+        {"/proc/self/fd", "dev/fd"},
+        {"/proc/self/fd/0", "dev/stdin"},
+        {"/proc/self/fd/1", "dev/stdout"},
+        {"/proc/self/fd/2", "dev/stderr"},
+        {"pts/ptmx", "dev/ptmx"},
+    }};
+    for (const auto& l : kLinks)
+      st.dev_links.push_back(DevSymlink{l[0], l[1]});
+    st.dev_dirs = {"dev/pts", "dev/shm"};
+  }
+  for (std::size_t i = 0; i < cfg.linux.devices.size(); ++i) {
+    const Device& d = cfg.linux.devices[i];
+    std::string rel = relative_in_root(d.path);
+    check_in_root(ctx.rootfs, rel, "linux.devices[" + std::to_string(i) + "].path", true);
+    mode_t mode =
+        device_type_bits(d.type) | static_cast<mode_t>(d.file_mode.value_or(0666) & 07777);
+    st.devices.push_back(
+        DeviceNode{st.keep(rel), st.keep(d.path), mode,
+                   makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor)),
+                   d.uid.value_or(0), d.gid.value_or(0)});
+  }
+}
+
+}  // namespace
+
+ParsedOptions parse_mount_options(const std::vector<std::string>& options) {
+  ParsedOptions out;
+  for (const auto& o : options) {
+    if (o == "bind" || o == "rbind") {
+      out.bind = true;
+      out.recursive = out.recursive || o == "rbind";
+      continue;
+    }
+    bool known = false;
+    for (const auto& f : kOptionFlags) {
+      if (f.name != o) continue;
+      known = true;
+      if (f.clear) {
+        out.flags &= ~f.flag;
+      } else {
+        out.flags |= f.flag;
+      }
+    }
+    for (const auto& p : kPropagations) {
+      if (p.name == o) {
+        out.propagation = p.flags;
+        known = true;
+      }
+    }
+    if (known || o == "tmpcopyup") continue;
+    if (!out.data.empty()) out.data += ',';
+    out.data += o;
+  }
+  return out;
+}
+
+unsigned long rootfs_propagation_flags(const std::string& name) {
+  for (const auto& p : kPropagations) {
+    if (p.name == name) return p.flags;
+  }
+  return MS_SLAVE | MS_REC;
+}
+
+namespace {
+
+// True when `rel` lies below the destination of an earlier mount step.
+bool under_earlier_mount(const PlanStorage& st, const std::string& rel) {
+  for (std::size_t i = 0; i + 1 < st.mount_steps.size(); ++i) {
+    std::string_view t = st.mount_steps[i].target;
+    if (rel.size() > t.size() && rel.compare(0, t.size(), t) == 0 && rel[t.size()] == '/') {
+      return true;
+    }
+  }
+  return false;
+}
+
+void plan_tree(const Config& cfg, const MountContext& ctx, PlanStorage& st) {
+  bool tmpfs_dev = false;
+  for (std::size_t i = 0; i < cfg.mounts.size(); ++i) {
+    const Mount& m = cfg.mounts[i];
+    std::string rel = add_config_mount(m, i, ctx, st);
+    if (rel == "dev" && !st.mount_steps.back().bind) tmpfs_dev = true;
+    // The root of a user namespace is an unprivileged host user: mount points on the rootfs
+    // itself are made here, as the runtime. Those inside earlier mounts (a tmpfs /dev) the
+    // child makes.
+    if (ctx.user_namespace && !under_earlier_mount(st, rel)) {
+      make_in_rootfs(ctx.rootfs, rel, st.mount_steps.back().target_is_file,
+                     "mounts[" + std::to_string(i) + "].destination");
+    }
+  }
+  add_dev(cfg, ctx, st, tmpfs_dev);
+  for (const auto& m : cfg.linux.masked_paths)
+    st.masked.push_back(st.keep(relative_in_root(m)));
+  for (const auto& r : cfg.linux.readonly_paths) {
+    st.readonly.push_back(st.keep(relative_in_root(r)));
+  }
+  ChildPlan& plan = st.plan;
+  plan.mount_steps = st.mount_steps;
+  plan.devices = st.devices;
+  plan.dev_links = st.dev_links;
+  plan.dev_dirs = st.dev_dirs;
+  plan.masked_paths = st.masked;
+  plan.readonly_paths = st.readonly;
+}
+
+bool config_has_mounts(const Config& cfg) {
+  return !cfg.mounts.empty() || !cfg.linux.masked_paths.empty() ||
+         !cfg.linux.readonly_paths.empty() || !cfg.linux.devices.empty();
+}
+
+bool mount_ns_refused(const PlanInput& in) {
+  return (in.refused_namespaces & (1u << static_cast<unsigned>(NsType::Mount))) != 0;
+}
+
+void plan_half(PlanBuilder& b) {
+  const Config& cfg = b.cfg;
+  ChildPlan& plan = b.plan;
+  if (b.in.join) return;  // exec: the container's tree is already there
+  bool mntns = b.out.ns.mount_ns;
+  bool mntns_ablated =
+      b.in.ablation.has("mntns") && cfg.linux.find_namespace(NsType::Mount) != nullptr;
+  PrimOutcome& o = b.record(Prim::Mounts);
+  if (config_has_mounts(cfg)) {
+    if (mntns_ablated) {
+      o.ablated = true;
+    } else {
+      b.request(Prim::Mounts);
+    }
+  }
+  // A mount namespace of its own gets the rootfs bind-mounted and pivot_root, even when the
+  // config's mounts are ablated.
+  plan.mounts = mntns;
+  plan.rootfs = b.st.keep(b.in.rootfs);
+  plan.root_propagation = rootfs_propagation_flags(cfg.linux.rootfs_propagation);
+  if (mntns && !o.ablated) {
+    MountContext ctx{b.in.bundle, b.in.rootfs, b.out.ns.new_user || b.out.ns.userns_join,
+                     cfg.linux.find_namespace(NsType::Cgroup) != nullptr, b.in.cgroups};
+    plan_tree(cfg, ctx, b.st);
+  } else if (o.requested && mount_ns_refused(b.in)) {
+    o.detail["reason"] = "the mount namespace could not be created";
+    b.event(Prim::Mounts, b.in.refused_errno, kMountNoNamespace);
+  } else if (o.requested) {
+    o.detail["reason"] = "the container has no mount namespace";
+  }
+}
+
+// ---- child half -------------------------------------------------------------------------
+
+using child::close_fd;
+using child::fd_path;
+using child::make_in_root;
+using child::open_in_root;
+using child::remount_at;
+
+int mount_at(const char* source, const char* path, const char* fstype, unsigned long flags,
+             const void* data) {
+  return sys::err_of(sys::call(SYS_mount, source, path, fstype, flags, data));
+}
+
+int mount_one(int rootfd, const MountStep& m) {
+  if (m.remount_only) return remount_at(rootfd, m.target, m.strict_target, m.remount, true);
+  int fd = make_in_root(rootfd, m.target, m.target_is_file, m.strict_target);
+  if (fd < 0) return -fd;
+  char path[32];
+  fd_path(path, fd);
+  int err = 0;
+  if (m.bind) {
+    err = mount_at(m.source, path, nullptr, m.flags, nullptr);
+  } else {
+    err = mount_at(m.source, path, m.fstype, m.flags, m.data);
+    // sysfs needs a network namespace owned by the container's user namespace; without one,
+    // bind the host's /sys read-only as runc does.
+    if (err == EPERM && std::strcmp(m.fstype, "sysfs") == 0) {
+      err = mount_at("/sys", path, nullptr, MS_BIND | MS_REC, nullptr);
+      if (err == 0) {
+        err = remount_at(rootfd, m.target, m.strict_target,
+                         MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, true);
+      }
+    }
+  }
+  close_fd(fd);
+  if (err != 0) return err;
+  if (m.remount != 0) err = remount_at(rootfd, m.target, m.strict_target, m.remount, true);
+  if (err == 0 && m.propagation != 0) {
+    err = remount_at(rootfd, m.target, m.strict_target, m.propagation, false);
+  }
+  return err;
+}
+
+// Splits "dev/net/tun" into a directory fd (created in-root) and the basename.
+int open_parent(int rootfd, const char* rel, char (&dir)[PATH_MAX], const char** base) {
+  std::size_t len = std::strlen(rel);
+  if (len + 1 > sizeof dir) return -ENAMETOOLONG;
+  std::memcpy(dir, rel, len + 1);
+  char* slash = std::strrchr(dir, '/');
+  if (slash == nullptr) {
+    *base = rel;
+    return open_in_root(rootfd, ".", true);
+  }
+  *slash = '\0';
+  *base = rel + (slash - dir) + 1;
+  return make_in_root(rootfd, dir, false, true);
+}
+
+int bind_device(int dirfd, const char* base, const DeviceNode& d) {
+  long rc = sys::call(SYS_mknodat, dirfd, base, S_IFREG | 0644, 0);
+  if (rc < 0 && rc != -EEXIST) return static_cast<int>(-rc);
+  int fd = open_in_root(dirfd, base, true);
+  if (fd < 0) return -fd;
+  char path[32];
+  fd_path(path, fd);
+  int err = mount_at(d.host, path, nullptr, MS_BIND, nullptr);
+  close_fd(fd);
+  return err;
+}
+
+int make_device(int rootfd, const DeviceNode& d, bool bind) {
+  char dir[PATH_MAX];
+  const char* base = nullptr;
+  int dirfd = open_parent(rootfd, d.target, dir, &base);
+  if (dirfd < 0) return -dirfd;
+  int err = 0;
+  if (bind) {
+    err = bind_device(dirfd, base, d);
+  } else {
+    long rc = sys::call(SYS_mknodat, dirfd, base, d.mode, d.dev);
+    if (rc == 0) {
+      err = sys::err_of(sys::call(SYS_fchownat, dirfd, base, d.uid, d.gid, AT_SYMLINK_NOFOLLOW));
+    } else if (rc != -EEXIST) {
+      err = static_cast<int>(-rc);
+    }
+  }
+  close_fd(dirfd);
+  return err;
+}
+
+int setup_dev(const ChildPlan& p, int rootfd) {
+  for (const char* dir : p.dev_dirs) {
+    int fd = make_in_root(rootfd, dir, false, true);
+    if (fd < 0) return -fd;
+    close_fd(fd);
+  }
+  for (const DeviceNode& d : p.devices) {
+    if (int err = make_device(rootfd, d, p.bind_devices); err != 0) return err;
+  }
+  for (const DevSymlink& l : p.dev_links) {
+    char dir[PATH_MAX];
+    const char* base = nullptr;
+    int dirfd = open_parent(rootfd, l.name, dir, &base);
+    if (dirfd < 0) return -dirfd;
+    int err = sys::err_of(sys::call(SYS_symlinkat, l.link_target, dirfd, base));
+    close_fd(dirfd);
+    if (err != 0 && err != EEXIST) return err;
+  }
+  return 0;
+}
+
+// Hides a path: /dev/null over files, an empty read-only tmpfs over directories.
+int mask_path(int rootfd, const char* rel) {
+  int fd = open_in_root(rootfd, rel, false);
+  if (fd == -ENOENT) return 0;
+  if (fd < 0) return -fd;
+  struct stat st {};
+  int err = sys::err_of(sys::call(SYS_fstat, fd, &st));
+  char path[32];
+  fd_path(path, fd);
+  if (err == 0 && S_ISDIR(st.st_mode)) {
+    err = mount_at("tmpfs", path, "tmpfs", MS_RDONLY, nullptr);
+  } else if (err == 0) {
+    err = mount_at("/dev/null", path, nullptr, MS_BIND, nullptr);
+  }
+  close_fd(fd);
+  return err;
+}
+
+int readonly_path(int rootfd, const char* rel) {
+  int fd = open_in_root(rootfd, rel, false);
+  if (fd == -ENOENT) return 0;
+  if (fd < 0) return -fd;
+  char path[32];
+  fd_path(path, fd);
+  int err = mount_at(path, path, nullptr, MS_BIND | MS_REC, nullptr);
+  close_fd(fd);
+  if (err != 0) return err;
+  return remount_at(rootfd, rel, false, MS_BIND | MS_REMOUNT | MS_RDONLY, true);
+}
+
+// The rootfs to resolve everything against: its own bind mount when the container has a mount
+// namespace, so that pivot_root has a mount point.
+void prepare_root(ChildContext& c) {
+  const ChildPlan& p = c.plan;
+  long rc = 0;
+  if (p.mounts) {
+    rc = sys::call(SYS_mount, 0L, "/", 0L, p.root_propagation, 0L);
+    if (rc == 0) rc = sys::call(SYS_mount, p.rootfs, p.rootfs, 0L, MS_BIND | MS_REC, 0L);
+  }
+  if (rc == 0) rc = sys::call(SYS_openat, AT_FDCWD, p.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (rc < 0) c.fatal("root.path: cannot prepare the container root", static_cast<int>(-rc));
+  c.rootfd = static_cast<int>(rc);
+}
+
+void child_half(ChildContext& c) {
+  const ChildPlan& p = c.plan;
+  if (p.join_only) return;
+  prepare_root(c);
+  if (!p.mounts || !mounts_planned(p)) return;
+  std::int64_t done = 0;
+  for (const MountStep& m : p.mount_steps) {
+    int err = mount_one(c.rootfd, m);
+    if (err != 0) {
+      c.record(Prim::Mounts, err, kMountConfig, m.index);
+      continue;
+    }
+    ++done;
+  }
+  if (p.setup_dev || !p.devices.empty()) {
+    int err = setup_dev(p, c.rootfd);
+    if (err != 0) c.record(Prim::Mounts, err, kMountDev);
+  }
+  c.record(Prim::Mounts, 0, kMountCount, done);
+}
+
+void merge(PrimOutcome& o, const StepEntry& e, std::string_view) {
+  if (!o.requested) return;
+  if (e.what == kMountCount) o.detail["count"] = e.value;
+  if (e.status == PrimStatus::Failed && e.what == kMountConfig && !o.detail.contains("failedMount"))
+    o.detail["failedMount"] = e.value;
+}
+
+}  // namespace
+
+bool mounts_planned(const ChildPlan& p) {
+  return !p.mount_steps.empty() || p.setup_dev || !p.devices.empty() || !p.masked_paths.empty() ||
+         !p.readonly_paths.empty();
+}
+
+void protect_paths(ChildContext& c) {
+  const ChildPlan& p = c.plan;
+  if (p.join_only || !p.mounts || !mounts_planned(p)) return;
+  for (std::size_t i = 0; i < p.masked_paths.size(); ++i) {
+    int err = mask_path(c.rootfd, p.masked_paths[i]);
+    if (err != 0) c.record(Prim::Mounts, err, kMountMasked, static_cast<std::int64_t>(i));
+  }
+  for (std::size_t i = 0; i < p.readonly_paths.size(); ++i) {
+    int err = readonly_path(c.rootfd, p.readonly_paths[i]);
+    if (err != 0) c.record(Prim::Mounts, err, kMountReadonly, static_cast<std::int64_t>(i));
+  }
+}
+
+const PrimitiveOps mounts_ops{
+    .plan = plan_half,
+    .child = child_half,
+    .merge = merge,
+    .requested_when = "`mounts`, `linux.maskedPaths`, `linux.readonlyPaths` or `linux.devices`",
+    .fields =
+        "`count`: config mounts made; `failedMount`: index of the first that failed; "
+        "`reason`",
+};
+
+}  // namespace nyx
