@@ -231,11 +231,7 @@ void Launch::talk(const std::function<void()>& on_hook_point,
 }
 
 std::vector<std::string> Launch::check_outcome() const {
-  std::vector<std::string> failures = failure_lines(outcome_);
-  if (in_.enforce && !failures.empty()) {
-    throw Error(object_, "hardening failed in enforce mode: " + failures.front());
-  }
-  return failures;
+  return nyx::check_outcome(outcome_, in_.enforce, object_);
 }
 
 }  // namespace nyx

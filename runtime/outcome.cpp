@@ -129,4 +129,13 @@ std::vector<std::string> failure_lines(const Outcome& outcome) {
   return lines;
 }
 
+std::vector<std::string> check_outcome(const Outcome& outcome, bool enforce,
+                                       const std::string& object) {
+  std::vector<std::string> failures = failure_lines(outcome);
+  if (enforce && !failures.empty()) {
+    throw Error(object, "hardening failed in enforce mode: " + failures.front());
+  }
+  return failures;
+}
+
 }  // namespace nyx

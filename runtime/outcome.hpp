@@ -68,5 +68,8 @@ nlohmann::json hardening_json(const Outcome& outcome, bool enforce,
 std::string failure_line(Prim p, const PrimOutcome& o);
 // The failure lines of every failed primitive, in order.
 std::vector<std::string> failure_lines(const Outcome& outcome);
+// The same, for warnings; in enforce mode the first one is an Error naming `object` instead.
+std::vector<std::string> check_outcome(const Outcome& outcome, bool enforce,
+                                       const std::string& object);
 
 }  // namespace nyx

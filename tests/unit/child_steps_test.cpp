@@ -1,0 +1,451 @@
+// The child's hardening sequence on a fake kernel (fake_kernel.hpp): every primitive failing with
+// the errnos that matter, what the record and the level say, what --enforce does, the fatal
+// paths, and the whole of run_child in a forked process, including which system calls run
+// after the user's filter. No root needed: nothing reaches the real kernel but the status
+// socket.
+#include <gtest/gtest.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "base/error.hpp"
+#include "bundle/config.hpp"
+#include "runtime/child.hpp"
+#include "runtime/child_context.hpp"
+#include "runtime/outcome.hpp"
+#include "runtime/primitive_ops.hpp"
+#include "runtime/primitives/mounts.hpp"
+#include "tests/unit/fake_kernel.hpp"
+
+namespace nyx {
+namespace {
+
+using test::FakeCall;
+using test::FakeKernel;
+
+constexpr const char* kSysctlValue = "nyx-sysctl-value";
+
+// A plan that asks for every primitive, as the parent would build it for a strict config.
+struct StrictPlan {
+  ChildPlan plan;
+  RlimitStep rlimits[3] = {{RLIMIT_CPU, {60, 60}, Prim::RlimitCpu},
+                           {RLIMIT_NOFILE, {256, 256}, Prim::RlimitNofile},
+                           {RLIMIT_AS, {1 << 30, 1 << 30}, Prim::RlimitAs}};
+  NsJoin joins[1] = {{7, CLONE_NEWIPC, static_cast<std::uint8_t>(NsType::Ipc)}};
+  MountStep mounts[2];
+  SysctlStep sysctls[1] = {{"/proc/sys/net/ipv4/ip_forward", kSysctlValue}};
+  const char* masked[1] = {"proc/kcore"};
+  const char* argv[2] = {"/bin/harness", nullptr};
+  const char* envp[1] = {nullptr};
+  sock_filter code[1] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+  sock_fprog prog{1, code};
+
+  StrictPlan() {
+    mounts[0].source = "proc";
+    mounts[0].target = "proc";
+    mounts[0].fstype = "proc";
+    mounts[0].strict_target = true;
+    mounts[0].index = 0;
+    mounts[1].source = "tmpfs";
+    mounts[1].target = "tmp";
+    mounts[1].fstype = "tmpfs";
+    mounts[1].index = 1;
+    ChildPlan& p = plan;
+    p.sock = 3;
+    p.no_new_privs = true;
+    p.rlimits = rlimits;
+    p.joins = joins;
+    p.unshare_flags = CLONE_NEWUTS;  // a new uts namespace, unshared
+    p.hostname = "nyx";
+    p.mounts = true;
+    p.rootfs = "/bundle/rootfs";
+    p.root_propagation = MS_SLAVE | MS_REC;
+    p.mount_steps = mounts;
+    p.masked_paths = masked;
+    p.sysctls = sysctls;
+    p.root_method = RootMethod::PivotRoot;
+    p.readonly_root = true;
+    p.set_caps = true;
+    p.cap_last = 40;
+    p.argv = argv;
+    p.envp = envp;
+    p.seccomp = &prog;
+  }
+};
+
+// What the parent planned for StrictPlan: every row requested.
+Outcome planned_all() {
+  Outcome o;
+  for (Prim p :
+       {Prim::NoNewPrivs, Prim::RlimitCpu, Prim::RlimitNofile, Prim::RlimitAs, Prim::Namespaces,
+        Prim::Mounts, Prim::Sysctl, Prim::Root, Prim::Capabilities, Prim::Seccomp}) {
+    o[p].requested = true;
+  }
+  o[Prim::Namespaces].detail["types"] = {"ipc", "uts"};
+  return o;
+}
+
+// Runs every stage's child halves as run_child does, without the process steps between them.
+Outcome run_steps(const ChildPlan& plan) {
+  ChildReport report;
+  ChildContext c(plan, report);
+  for (const PrimitiveInfo& info : kPrimitives) {
+    if (info.ops->child != nullptr) info.ops->child(c);
+  }
+  return merge_outcome(planned_all(), {}, {report.entries, report.count});
+}
+
+bool string_arg(const FakeCall& c, int i, const char* s) {
+  const char* a = reinterpret_cast<const char*>(c.args[i]);
+  return a != nullptr && std::strcmp(a, s) == 0;
+}
+
+TEST(ChildSteps, EveryPrimitiveAppliesOnAKernelThatAgrees) {
+  StrictPlan sp;
+  FakeKernel k;
+  Outcome o = run_steps(sp.plan);
+  EXPECT_EQ(compute_level(o), Level::Full);
+  for (const PrimitiveInfo& info : kPrimitives) {
+    if (o[info.id].requested) {
+      EXPECT_EQ(o[info.id].status, PrimStatus::Applied) << info.name;
+    }
+  }
+  EXPECT_EQ(o[Prim::Mounts].detail["count"], 2);
+  EXPECT_EQ(o[Prim::Root].detail["method"], "pivot_root");
+  EXPECT_EQ(o[Prim::Namespaces].detail["types"], nlohmann::json({"ipc", "uts"}));
+  EXPECT_TRUE(check_outcome(o, true, "c").empty());
+}
+
+struct FailureCase {
+  const char* name;  // for the test's name
+  Prim prim;
+  long nr;
+  int err;
+  std::function<bool(const FakeCall&)> match;
+};
+
+class ChildFailure : public testing::TestWithParam<FailureCase> {};
+
+// Each primitive failing alone: recorded failed with its errno, the others still applied, the
+// level partial, a warning in best-effort mode and an error naming it under --enforce.
+TEST_P(ChildFailure, IsRecordedWarnedAndRefusedUnderEnforce) {
+  const FailureCase& fc = GetParam();
+  StrictPlan sp;
+  FakeKernel k;
+  k.fail_if(fc.nr, fc.err, fc.match);
+  Outcome o = run_steps(sp.plan);
+  std::string name(prim_name(fc.prim));
+  EXPECT_EQ(o[fc.prim].status, PrimStatus::Failed) << name;
+  EXPECT_EQ(o[fc.prim].err, fc.err) << name;
+  for (const PrimitiveInfo& info : kPrimitives) {
+    if (info.id != fc.prim && o[info.id].requested) {
+      EXPECT_EQ(o[info.id].status, PrimStatus::Applied) << name << " failing took " << info.name;
+    }
+  }
+  EXPECT_EQ(compute_level(o), Level::Partial);
+  std::vector<std::string> warnings = check_outcome(o, false, "container \"c\"");
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_EQ(warnings[0].rfind(name + ": failed: " + errno_name(fc.err), 0), 0u) << warnings[0];
+  try {
+    check_outcome(o, true, "container \"c\"");
+    FAIL() << "enforce mode accepted a failed " << name;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("hardening failed in enforce mode: " + name),
+              std::string::npos)
+        << e.what();
+  }
+  nlohmann::json rec = primitives_json(o)[name];
+  EXPECT_EQ(rec["status"], "failed");
+  EXPECT_EQ(rec["errno"], fc.err);
+  EXPECT_EQ(rec["error"], errno_name(fc.err));
+}
+
+bool prctl_is(const FakeCall& c, long option) {
+  return c.args[0] == option;
+}
+
+const FailureCase kFailures[] = {
+    {"nnp_EPERM", Prim::NoNewPrivs, SYS_prctl, EPERM,
+     [](const FakeCall& c) { return prctl_is(c, PR_SET_NO_NEW_PRIVS); }},
+    {"nnp_EINVAL", Prim::NoNewPrivs, SYS_prctl, EINVAL,
+     [](const FakeCall& c) { return prctl_is(c, PR_SET_NO_NEW_PRIVS); }},
+    {"rlimit_cpu_EPERM", Prim::RlimitCpu, SYS_prlimit64, EPERM,
+     [](const FakeCall& c) { return c.args[1] == RLIMIT_CPU; }},
+    {"rlimit_nofile_EPERM", Prim::RlimitNofile, SYS_prlimit64, EPERM,
+     [](const FakeCall& c) { return c.args[1] == RLIMIT_NOFILE; }},
+    {"rlimit_as_EINVAL", Prim::RlimitAs, SYS_prlimit64, EINVAL,
+     [](const FakeCall& c) { return c.args[1] == RLIMIT_AS; }},
+    {"setns_EINVAL", Prim::Namespaces, SYS_setns, EINVAL, nullptr},
+    {"setns_EPERM", Prim::Namespaces, SYS_setns, EPERM, nullptr},
+    {"unshare_EPERM", Prim::Namespaces, SYS_unshare, EPERM, nullptr},
+    {"unshare_ENOSPC", Prim::Namespaces, SYS_unshare, ENOSPC, nullptr},
+    {"sethostname_EPERM", Prim::Namespaces, SYS_sethostname, EPERM, nullptr},
+    {"mount_proc_EPERM", Prim::Mounts, SYS_mount, EPERM,
+     [](const FakeCall& c) { return string_arg(c, 2, "proc"); }},
+    {"mount_tmpfs_ENODEV", Prim::Mounts, SYS_mount, ENODEV,
+     [](const FakeCall& c) { return string_arg(c, 2, "tmpfs") && string_arg(c, 0, "tmpfs"); }},
+    {"mount_target_EXDEV", Prim::Mounts, SYS_openat2, EXDEV,
+     [](const FakeCall& c) { return string_arg(c, 1, "tmp"); }},
+    {"masked_EACCES", Prim::Mounts, SYS_mount, EACCES,
+     [](const FakeCall& c) { return string_arg(c, 0, "/dev/null"); }},
+    {"sysctl_EACCES", Prim::Sysctl, SYS_write, EACCES,
+     [](const FakeCall& c) { return string_arg(c, 1, kSysctlValue); }},
+    {"sysctl_open_EROFS", Prim::Sysctl, SYS_openat2, EROFS,
+     [](const FakeCall& c) { return string_arg(c, 1, "proc/sys/net/ipv4/ip_forward"); }},
+    {"readonly_root_EPERM", Prim::Root, SYS_mount, EPERM,
+     [](const FakeCall& c) {
+       return string_arg(c, 1, "/") && (c.args[3] & MS_REMOUNT) != 0 && (c.args[3] & MS_RDONLY);
+     }},
+    {"capset_EPERM", Prim::Capabilities, SYS_capset, EPERM, nullptr},
+    {"bounding_EPERM", Prim::Capabilities, SYS_prctl, EPERM,
+     [](const FakeCall& c) { return prctl_is(c, PR_CAPBSET_DROP); }},
+    {"ambient_EPERM", Prim::Capabilities, SYS_prctl, EPERM,
+     [](const FakeCall& c) { return prctl_is(c, PR_CAP_AMBIENT); }},
+    {"seccomp_EINVAL", Prim::Seccomp, SYS_seccomp, EINVAL, nullptr},
+    {"seccomp_EACCES", Prim::Seccomp, SYS_seccomp, EACCES, nullptr},
+};
+
+INSTANTIATE_TEST_SUITE_P(Each, ChildFailure, testing::ValuesIn(kFailures),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+TEST(ChildSteps, AmbientFailureNeedsAnAmbientSet) {
+  // The ambient case above only fails when there is something to raise: the plan asks for
+  // CAP_NET_BIND_SERVICE, so the clear runs first and the raise is what fails.
+  StrictPlan sp;
+  sp.plan.cap_ambient = std::uint64_t{1} << CAP_NET_BIND_SERVICE;
+  FakeKernel k;
+  k.fail_if(SYS_prctl, EPERM, [](const FakeCall& c) {
+    return prctl_is(c, PR_CAP_AMBIENT) && c.args[1] == PR_CAP_AMBIENT_RAISE;
+  });
+  Outcome o = run_steps(sp.plan);
+  EXPECT_EQ(o[Prim::Capabilities].status, PrimStatus::Failed);
+}
+
+TEST(ChildSteps, SeccompOnAKernelWithoutSeccomp) {
+  // No seccomp(2), and prctl knows no seccomp either: the record says EINVAL.
+  StrictPlan sp;
+  FakeKernel k;
+  k.fail(SYS_seccomp, ENOSYS);
+  k.fail_if(SYS_prctl, EINVAL, [](const FakeCall& c) { return prctl_is(c, PR_GET_SECCOMP); });
+  Outcome o = run_steps(sp.plan);
+  EXPECT_EQ(o[Prim::Seccomp].status, PrimStatus::Failed);
+  EXPECT_EQ(o[Prim::Seccomp].err, EINVAL);
+}
+
+TEST(ChildSteps, SeccompThroughPrctlWhereSeccompSyscallIsMissing) {
+  StrictPlan sp;
+  FakeKernel k;
+  k.fail(SYS_seccomp, ENOSYS);
+  Outcome o = run_steps(sp.plan);
+  EXPECT_EQ(o[Prim::Seccomp].status, PrimStatus::Applied);
+}
+
+TEST(ChildSteps, SeccompWithoutNoNewPrivsNeedsSysAdmin) {
+  StrictPlan sp;
+  sp.plan.no_new_privs = false;
+  FakeKernel k;
+  // The fake's capget answers no capabilities; PR_GET_NO_NEW_PRIVS answers 0 (an "error" of 0
+  // is the value the call returns).
+  k.fail_if(SYS_prctl, 0, [](const FakeCall& c) { return prctl_is(c, PR_GET_NO_NEW_PRIVS); });
+  Outcome o = run_steps(sp.plan);
+  EXPECT_EQ(o[Prim::Seccomp].status, PrimStatus::Failed);
+  EXPECT_EQ(o[Prim::Seccomp].err, EACCES);
+}
+
+TEST(ChildSteps, PivotRootRefusedFallsBackToChrootAndSaysSo) {
+  StrictPlan sp;
+  FakeKernel k;
+  k.fail(SYS_pivot_root, EINVAL);
+  Outcome o = run_steps(sp.plan);
+  EXPECT_EQ(o[Prim::Root].status, PrimStatus::Applied);
+  EXPECT_EQ(o[Prim::Root].detail["method"], "chroot");
+  EXPECT_EQ(o[Prim::Root].detail["pivotErrno"], EINVAL);
+  EXPECT_EQ(k.count(SYS_chroot), 1u);
+}
+
+TEST(ChildSteps, TheFirstFailedMountIsNamed) {
+  StrictPlan sp;
+  FakeKernel k;
+  k.fail_if(SYS_mount, EPERM, [](const FakeCall& c) { return string_arg(c, 2, "tmpfs"); });
+  Outcome o = run_steps(sp.plan);
+  EXPECT_EQ(o[Prim::Mounts].detail["failedMount"], 1);
+  EXPECT_EQ(o[Prim::Mounts].detail["count"], 1);
+}
+
+TEST(ChildSteps, NamespaceFailuresNameTheirTypeAndLeaveTheRest) {
+  StrictPlan sp;
+  FakeKernel k;
+  k.fail(SYS_setns, EINVAL);
+  Outcome o = run_steps(sp.plan);
+  EXPECT_EQ(o[Prim::Namespaces].detail["types"], nlohmann::json({"uts"}));
+  EXPECT_EQ(o[Prim::Namespaces].detail["failures"][0]["type"], "ipc");
+  EXPECT_EQ(o[Prim::Namespaces].detail["failures"][0]["error"], "EINVAL");
+}
+
+// Steps that cannot be recorded and run on: the init exits, and its report says why.
+TEST(ChildFatalDeathTest, UserSwitchRefused) {
+  StrictPlan sp;
+  sp.plan.uid = 1000;
+  EXPECT_EXIT(
+      {
+        FakeKernel k;
+        k.fail(SYS_setresuid, EPERM);
+        run_steps(sp.plan);
+      },
+      testing::ExitedWithCode(1), "");
+}
+
+TEST(ChildFatalDeathTest, RootCannotBeEntered) {
+  StrictPlan sp;
+  EXPECT_EXIT(
+      {
+        FakeKernel k;
+        k.fail(SYS_pivot_root, EPERM);
+        run_steps(sp.plan);
+      },
+      testing::ExitedWithCode(1), "");
+}
+
+TEST(ChildFatalDeathTest, RootfsCannotBePrepared) {
+  StrictPlan sp;
+  EXPECT_EXIT(
+      {
+        FakeKernel k;
+        k.fail_if(SYS_mount, EACCES, [](const FakeCall& c) { return (c.args[3] & MS_BIND) != 0; });
+        run_steps(sp.plan);
+      },
+      testing::ExitedWithCode(1), "");
+}
+
+// ---- the whole sequence ---------------------------------------------------------------------
+
+int g_calls_pipe = -1;
+
+// In the forked init, at execve: the system calls it made go to the test through a pipe.
+void send_calls(const FakeKernel& k) {
+  for (const FakeCall& c : k.calls()) {
+    long pair[2] = {c.nr, c.args[2]};
+    [[maybe_unused]] ssize_t n = ::write(g_calls_pipe, pair, sizeof pair);
+  }
+  ::close(g_calls_pipe);
+}
+
+struct Sequence {
+  ChildReport report;
+  std::vector<std::pair<long, long>> calls;  // nr and third argument, in order
+  int exit_code = -1;
+};
+
+// run_child in a forked process on the fake kernel, with a real status socket.
+Sequence run_whole(ChildPlan plan) {
+  int sv[2];
+  int pipefd[2];
+  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+  EXPECT_EQ(::pipe2(pipefd, O_CLOEXEC), 0);
+  plan.sock = sv[1];
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(sv[0]);
+    ::close(pipefd[0]);
+    g_calls_pipe = pipefd[1];
+    FakeKernel k;
+    k.pass_fd(sv[1]);
+    k.exit_at_exec(42);
+    k.on_exec(send_calls);
+    run_child(plan);
+  }
+  ::close(sv[1]);
+  ::close(pipefd[1]);
+  Sequence s;
+  ChildReport report;
+  EXPECT_EQ(::read(sv[0], &report, sizeof report), static_cast<ssize_t>(sizeof report));
+  s.report = report;
+  char start = static_cast<char>(ParentMsg::Start);
+  EXPECT_EQ(::write(sv[0], &start, 1), 1);
+  long pair[2];
+  while (::read(pipefd[0], pair, sizeof pair) == static_cast<ssize_t>(sizeof pair))
+    s.calls.emplace_back(pair[0], pair[1]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  s.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  ::close(sv[0]);
+  ::close(pipefd[0]);
+  return s;
+}
+
+// The system calls after the user's filter is loaded: the filter's own load is the last
+// seccomp call with a program.
+std::vector<long> after_filter(const Sequence& s) {
+  std::size_t load = s.calls.size();
+  for (std::size_t i = 0; i < s.calls.size(); ++i) {
+    if (s.calls[i].first == SYS_seccomp && s.calls[i].second != 0) load = i;
+  }
+  std::vector<long> out;
+  for (std::size_t i = load + 1; i < s.calls.size(); ++i)
+    out.push_back(s.calls[i].first);
+  return out;
+}
+
+TEST(ChildSequence, ReportsEveryStepThenExecsWithOnlyExecveAfterTheFilter) {
+  StrictPlan sp;
+  Sequence s = run_whole(sp.plan);
+  EXPECT_EQ(s.exit_code, 42);  // reached execve
+  EXPECT_EQ(s.report.kind, ChildMsg::Report);
+  Outcome o = merge_outcome(planned_all(), {}, {s.report.entries, s.report.count});
+  EXPECT_EQ(compute_level(o), Level::Full);
+  EXPECT_EQ(after_filter(s), std::vector<long>({SYS_execve}));
+}
+
+TEST(ChildSequence, WithoutNoNewPrivsOnlyCapsetFollowsTheFilter) {
+  StrictPlan sp;
+  sp.plan.no_new_privs = false;
+  sp.plan.defer_cap_drop = true;
+  sp.plan.uid = 1000;
+  Sequence s = run_whole(sp.plan);
+  EXPECT_EQ(s.exit_code, 42);
+  EXPECT_EQ(after_filter(s), std::vector<long>({SYS_capset, SYS_execve}));
+}
+
+TEST(ChildSequence, AFilterTheKernelRefusesLateStopsTheHarness) {
+  // The check before the report passed, the load itself failed: the harness never runs.
+  StrictPlan sp;
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+  sp.plan.sock = sv[1];
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    FakeKernel k;
+    k.pass_fd(sv[1]);
+    k.exit_at_exec(42);
+    k.fail_if(SYS_seccomp, ENOMEM, [](const FakeCall& c) { return c.args[2] != 0; });
+    run_child(sp.plan);
+  }
+  ::close(sv[1]);
+  ChildReport r;
+  ASSERT_EQ(::read(sv[0], &r, sizeof r), static_cast<ssize_t>(sizeof r));
+  char start = static_cast<char>(ParentMsg::Start);
+  ASSERT_EQ(::write(sv[0], &start, 1), 1);
+  ChildReport late;
+  ASSERT_EQ(::read(sv[0], &late, sizeof late), static_cast<ssize_t>(sizeof late));
+  EXPECT_EQ(late.kind, ChildMsg::Fatal);
+  EXPECT_EQ(late.fatal_errno, ENOMEM);
+  EXPECT_NE(std::string(late.fatal_msg).find("seccomp"), std::string::npos) << late.fatal_msg;
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+  ::close(sv[0]);
+}
+
+}  // namespace
+}  // namespace nyx
