@@ -84,6 +84,10 @@ struct ChildPlan {
   bool join_only = false;          // exec: joins a running container, whose root it already has
   std::span<const int> keep_fds;   // sorted fds the child keeps open (preserved ones included)
   std::span<const int> preserved;  // the caller's fds handed to the container (--preserve-fds)
+  // Bit per Prim: the config asks for it and it is not ablated. A primitive that needs no data
+  // of its own reads its request here.
+  std::uint32_t requested = 0;
+  bool wants(Prim p) const { return (requested & (1U << static_cast<unsigned>(p))) != 0; }
 
   // Process
   bool no_new_privs = false;

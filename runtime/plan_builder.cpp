@@ -81,6 +81,10 @@ void plan_user(PlanBuilder& b) {
 // Decisions that depend on several rows.
 void finish(PlanBuilder& b) {
   ChildPlan& plan = b.plan;
+  static_assert(kPrimCount <= 32, "ChildPlan::requested has a bit per primitive");
+  for (const PrimitiveInfo& info : kPrimitives) {
+    if (b.out.planned[info.id].requested) plan.requested |= 1U << static_cast<unsigned>(info.id);
+  }
   plan.wait_for_go = b.out.ns.new_user || b.in.cgroup_join_by_pid;
   // Loading a filter without no_new_privs needs CAP_SYS_ADMIN: the init keeps it until the
   // loads are done, and drops to the configured sets as the last step before execve.
