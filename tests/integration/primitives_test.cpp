@@ -180,6 +180,26 @@ TEST(Primitives, SeccompFamilyAblations) {
   EXPECT_EQ(step(lines, "init-module")["errno"], EPERM);
 }
 
+// session: the init leads a session of its own (so it holds no terminal of the caller's);
+// ablated, it stays in the runtime's session.
+TEST(Primitives, SessionIsNewAndAblatable) {
+  Sandbox sb;
+  json cfg = strict_config({});
+  auto [lines, rec] = probe_and_record(sb, cfg, {"session"}, {});
+  json in = step(lines, "session");
+  EXPECT_EQ(in["sid"], in["pid"]) << in;
+  EXPECT_EQ(in["ctty"], false) << in;
+  EXPECT_EQ(rec["hardening"]["primitives"]["session"]["status"], "applied");
+
+  std::tie(lines, rec) = probe_and_record(sb, cfg, {"session"}, {"--ablate", "session"});
+  in = step(lines, "session");
+  EXPECT_NE(in["sid"], in["pid"]) << in;
+  json s = rec["hardening"]["primitives"]["session"];
+  EXPECT_EQ(s["status"], "skipped");
+  EXPECT_EQ(s["ablated"], true);
+  EXPECT_EQ(rec["hardening"]["ablation"], json({"session"}));
+}
+
 TEST(Primitives, UnknownAblationIsAnError) {
   Sandbox sb;
   sb.write_config(runc_like_config({"/bin/nyx-probe", "echo", "x"}));

@@ -1121,6 +1121,18 @@ static void st_syscall_x32(char** a UNUSED, int n UNUSED) {
 #endif
 }
 
+// The session: its id against our pid, and whether a controlling terminal can be opened.
+static void st_session(char** a UNUSED, int n UNUSED) {
+  kv_int("pid", getpid());
+  kv_int("sid", getsid(0));
+  kv_int("pgid", getpgid(0));
+  int fd = open("/dev/tty", O_RDWR | O_NOCTTY);
+  kv_bool("ctty", fd >= 0);
+  if (fd < 0) kv_int("ttyErrno", errno);
+  if (fd >= 0) close(fd);
+  kv_result(1);
+}
+
 static void st_ps(char** a UNUSED, int n UNUSED) {
   IntVec pids = {0};
   int rc = list_numbers("/proc", 0, &pids);
@@ -1359,6 +1371,7 @@ static const struct step {
     {"personality", "n", st_personality},
     {"kill", "ng", st_kill},
     {"getpid", "", st_getpid},
+    {"session", "", st_session},
     {"ps", "", st_ps},
     {"syscall32", "", st_syscall32},
     {"syscall-x32", "", st_syscall_x32},

@@ -63,6 +63,7 @@ struct StrictPlan {
     mounts[1].index = 1;
     ChildPlan& p = plan;
     p.sock = 3;
+    p.requested = 1U << static_cast<unsigned>(Prim::Session);
     p.no_new_privs = true;
     p.rlimits = rlimits;
     p.joins = joins;
@@ -87,9 +88,9 @@ struct StrictPlan {
 // What the parent planned for StrictPlan: every row requested.
 Outcome planned_all() {
   Outcome o;
-  for (Prim p :
-       {Prim::NoNewPrivs, Prim::RlimitCpu, Prim::RlimitNofile, Prim::RlimitAs, Prim::Namespaces,
-        Prim::Mounts, Prim::Sysctl, Prim::Root, Prim::Capabilities, Prim::Seccomp}) {
+  for (Prim p : {Prim::NoNewPrivs, Prim::RlimitCpu, Prim::RlimitNofile, Prim::RlimitAs,
+                 Prim::Session, Prim::Namespaces, Prim::Mounts, Prim::Sysctl, Prim::Root,
+                 Prim::Capabilities, Prim::Seccomp}) {
     o[p].requested = true;
   }
   o[Prim::Namespaces].detail["types"] = {"ipc", "uts"};
@@ -261,6 +262,25 @@ TEST(ChildSteps, SeccompWithoutNoNewPrivsNeedsSysAdmin) {
   Outcome o = run_steps(sp.plan);
   EXPECT_EQ(o[Prim::Seccomp].status, PrimStatus::Failed);
   EXPECT_EQ(o[Prim::Seccomp].err, EACCES);
+}
+
+// setsid's only failure is EPERM, "already a session leader": the session is new either way.
+TEST(ChildSteps, SessionLeaderAlreadyCountsAsApplied) {
+  StrictPlan sp;
+  FakeKernel k;
+  k.fail(SYS_setsid, EPERM);
+  Outcome o = run_steps(sp.plan);
+  EXPECT_EQ(o[Prim::Session].status, PrimStatus::Applied);
+}
+
+// The session is the first thing after the process limits: before any namespace is entered.
+TEST(ChildSteps, SessionComesBeforeNamespaces) {
+  StrictPlan sp;
+  FakeKernel k;
+  run_steps(sp.plan);
+  ASSERT_GE(k.first(SYS_setsid), 0);
+  EXPECT_LT(k.first(SYS_setsid), k.first(SYS_setns));
+  EXPECT_LT(k.first(SYS_prlimit64), k.first(SYS_setsid));
 }
 
 TEST(ChildSteps, PivotRootRefusedFallsBackToChrootAndSaysSo) {
