@@ -65,7 +65,8 @@ fi
 t1=$(date +%s)
 
 # Top-level and container cgroups before the run: anything the run leaves is reported, and
-# removed when it is an empty cgroup named like the suite's containers (a UUID).
+# removed when it is an empty cgroup named like the suite's containers (a UUID) or the suite's
+# own "cgrouptest" (delete_only_create_resources skips its cleanup when create fails).
 cgroups() { find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d 2>/dev/null | sort; }
 before=$(mktemp)
 cgroups >"$before"
@@ -81,9 +82,9 @@ rm -f -- "$before"
 uuid='[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
 if [ -n "$left" ]; then
   # Deepest first; rmdir only removes empty cgroups.
-  echo "$left" | grep -E "/$uuid" | sort -r | while IFS= read -r d; do rmdir -- "$d" 2>/dev/null || true; done
+  echo "$left" | grep -E "/$uuid|/cgrouptest$" | sort -r | while IFS= read -r d; do rmdir -- "$d" 2>/dev/null || true; done
   still=$(cgroups | grep -Fxf <(echo "$left") || true)
-  [ -z "$still" ] || echo "conformance: warning: cgroups left behind by the run:" $still
+  [ -z "$still" ] || echo "conformance: warning: cgroups that appeared during the run and remain (this run's, or another user's on this host):" $still
 fi
 
 # Per-test table: every test that is not a full pass.

@@ -100,7 +100,7 @@ done
 # The suites remove the cgroups of their own container names; report anything else.
 left=$(cgroups | comm -13 "$before" - || true)
 rm -f -- "$before"
-[ -z "$left" ] || echo "peers: warning: cgroups left behind:" $left
+[ -z "$left" ] || echo "peers: warning: cgroups that appeared during the run and remain (these suites', or another user's on this host):" $left
 
 for r in "${report[@]}"; do echo "peers: $r"; done
 if [ ${#bad[@]} -gt 0 ]; then
