@@ -35,12 +35,12 @@ out=${NYX_CONFORMANCE_OUT:-/var/tmp/nyx-conformance}
 
 [ "$(id -u)" -eq 0 ] || { echo "conformance: must run as root" >&2; exit 2; }
 
-# What build.sh and run.sh need: make and tar (build; Go comes from bookworm-backports through
-# apt-get download), jq (removes the containers a test leaves), flock (util-linux), python3
-# (failures.py).
+# What build.sh and run.sh need: make, tar, gcc and libc6-dev (the build; Go itself comes from
+# bookworm-backports through apt-get download), jq (removes the containers a test leaves), flock
+# (util-linux), python3 (failures.py).
 export DEBIAN_FRONTEND=noninteractive
 missing=()
-for p in make tar jq util-linux python3 coreutils; do
+for p in make tar jq util-linux python3 coreutils gcc libc6-dev; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
