@@ -30,7 +30,10 @@ struct MountStep {
   bool target_is_file = false;  // the mount point to create is a file (bind of a file)
   bool strict_target = false;   // no symlink at all on the way (proc, sysfs, /dev)
   bool remount_only = false;    // only the MS_REMOUNT pass, on an existing mount point
-  std::uint16_t index = 0;      // position in config mounts, for the record
+  // The filesystem needs a namespace the experiment ablated (proc: pid, mqueue: ipc): a
+  // failure is recorded instead of stopping the container.
+  bool tolerate = false;
+  std::uint16_t index = 0;  // position in config mounts, for the record
 };
 
 struct DeviceNode {
@@ -50,6 +53,7 @@ struct DevSymlink {
 struct SysctlStep {
   const char* path = nullptr;  // "/proc/sys/net/ipv4/ip_forward", resolved in the root
   const char* value = nullptr;
+  const char* key = nullptr;  // "net.ipv4.ip_forward", for errors
 };
 
 struct NsJoin {
@@ -62,6 +66,7 @@ struct RlimitStep {
   int resource = 0;
   struct rlimit limit {};
   Prim prim = Prim::Rlimits;
+  const char* name = nullptr;  // "RLIMIT_NOFILE", for errors
 };
 
 enum class RootMethod : std::uint8_t { None, PivotRoot, Chroot };
@@ -126,7 +131,8 @@ struct ChildPlan {
   std::uint64_t cap_permitted = 0;
   std::uint64_t cap_inheritable = 0;
   std::uint64_t cap_ambient = 0;
-  int cap_last = 40;  // /proc/sys/kernel/cap_last_cap, read by the parent
+  int cap_last = 40;                       // /proc/sys/kernel/cap_last_cap, read by the parent
+  std::span<const char* const> cap_names;  // "CAP_CHOWN", ... by number, for errors
   // noNewPrivileges false and a filter to load: loading needs CAP_SYS_ADMIN, so the final
   // capability sets are set after the Confine stage, as the last thing before execve.
   bool defer_cap_drop = false;

@@ -149,7 +149,17 @@ void Creation::prepare_state() {
   // there from the moment the directory appears.
   dir_.emplace(store_.create(opts_.id, base_state("creating")));
   Cgroups& cgroups = launch_->cgroups();
-  if (!cgroups.empty()) launch_->add_events(cgroups.create(cfg_.linux.resources));
+  if (cgroups.empty()) return;
+  std::vector<ParentEvent> events = cgroups.create(cfg_.linux.resources);
+  // A limit the config sets is part of what the container is: an error in every mode.
+  if (launch_->requested(Prim::Cgroups)) {
+    for (const ParentEvent& e : events) {
+      if (e.entry.status == PrimStatus::Failed) {
+        throw Error("linux.resources", "cannot apply " + e.note, e.entry.err);
+      }
+    }
+  }
+  launch_->add_events(std::move(events));
 }
 
 void Creation::make_fifo() {

@@ -89,14 +89,14 @@ void Launch::add_events(std::vector<ParentEvent> events) {
 namespace {
 
 // A pid namespace given by path applies to our next child: the parent enters it around the
-// clone only. Returns 0 or the errno of the clone; `enter_err` gets a failed setns.
-int clone_once(const BuiltPlan& bp, int cgroup_fd, ChildProcess& init, int& enter_err) {
+// clone only. Returns 0 or the errno of the clone; a pid namespace that cannot be entered is an
+// error, as every namespace given by path.
+int clone_once(const BuiltPlan& bp, int cgroup_fd, ChildProcess& init, const std::string& object) {
   UniqueFd own;
   if (bp.ns.pid_join) {
     own.reset(::open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC));
     if (!own || ::setns(bp.ns.pid_join.get(), CLONE_NEWPID) != 0) {
-      enter_err = errno;
-      own.reset();
+      throw_errno(object, "cannot join the pid namespace given by path");
     }
   }
   int err = clone_child(bp.ns.clone_flags, cgroup_fd, bp.storage->plan, init);
@@ -109,14 +109,13 @@ int clone_once(const BuiltPlan& bp, int cgroup_fd, ChildProcess& init, int& ente
 // Best effort: a sandbox may forbid some namespaces. Retry without the user namespace, then
 // without any new one; each retry is a plan of its own that records what the host refused.
 int Launch::clone_with_fallbacks(UniqueFd& cgroup_fd) {
-  int enter_err = 0;
-  int err = clone_once(bp_, cgroup_fd.get(), init_, enter_err);
+  int err = clone_once(bp_, cgroup_fd.get(), init_, object_);
   if (err != 0 && cgroup_fd) {
     // CLONE_INTO_CGROUP can be refused (e.g. a threaded cgroup): join by pid instead.
     cgroup_fd.reset();
     in_.cgroup_join_by_pid = true;
     build();
-    err = clone_once(bp_, -1, init_, enter_err);
+    err = clone_once(bp_, -1, init_, object_);
   }
   std::uint64_t flags = bp_.ns.clone_flags;
   if (err != 0 && flags != 0 && !in_.enforce) {
@@ -125,7 +124,7 @@ int Launch::clone_with_fallbacks(UniqueFd& cgroup_fd) {
     if ((flags & CLONE_NEWUSER) != 0) {
       in_.refused_namespaces = ns_bit(NsType::User);
       build();
-      err = clone_once(bp_, -1, init_, enter_err);
+      err = clone_once(bp_, -1, init_, object_);
     }
     if (err != 0) {
       for (NsType t : bp_.ns.requested) {
@@ -134,13 +133,8 @@ int Launch::clone_with_fallbacks(UniqueFd& cgroup_fd) {
         }
       }
       build();
-      err = clone_once(bp_, -1, init_, enter_err);
+      err = clone_once(bp_, -1, init_, object_);
     }
-  }
-  if (enter_err != 0) {
-    events_.push_back(ParentEvent{StepEntry{Prim::Namespaces, PrimStatus::Failed,
-                                            static_cast<std::uint16_t>(NsType::Pid), enter_err, 0},
-                                  {}});
   }
   return err;
 }
@@ -160,7 +154,11 @@ void Launch::spawn() {
 void Launch::setup(const Linux* maps, std::optional<int> oom_score_adj) {
   if (maps != nullptr && bp_.ns.new_user) write_id_maps(init_.pid, *maps, ::geteuid() != 0);
   if (!cgroups_.empty()) {
+    // Outside its cgroups the container would run without the limits it was given.
     int err = cgroups_.join(init_.pid, cloned_into_cgroup_);
+    if (err != 0 && requested(Prim::Cgroups)) {
+      throw Error(object_, "cannot move the container process into its cgroups", err);
+    }
     if (err != 0) events_.push_back(cgroup_event(err, kCgroupJoinFailed));
   }
   if (oom_score_adj) {

@@ -26,6 +26,8 @@ class Launch {
   ~Launch();
 
   const std::vector<std::string>& warnings() const { return bp_.warnings; }
+  // The config asks for `p` and it is not ablated.
+  bool requested(Prim p) const { return bp_.planned[p].requested; }
   ChildProcess& init() { return init_; }
   const ChildProcess& init() const { return init_; }
   pid_t pid() const { return init_.pid; }

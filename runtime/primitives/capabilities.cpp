@@ -9,6 +9,8 @@
 
 #include <cctype>
 
+#include "base/error.hpp"
+
 #include "runtime/child_context.hpp"
 #include "runtime/plan.hpp"
 #include "runtime/primitive_ops.hpp"
@@ -46,10 +48,21 @@ nlohmann::json capabilities_json(const CapabilitySets& sets) {
 namespace {
 
 constexpr std::uint64_t kSysAdmin = std::uint64_t{1} << CAP_SYS_ADMIN;
+constexpr std::uint16_t kAmbientNotRaised = 1;  // value: the ambient capabilities not raised
+
+// The kernel takes no effective capability that is not permitted: a config asking for one
+// cannot be applied (runc fails at capset, later and with less to say).
+void check_sets(const CapabilitySets& c) {
+  if (std::uint64_t extra = c.effective & ~c.permitted; extra != 0) {
+    throw Error("process.capabilities.effective",
+                capability_names(extra).front() + " is not in the permitted set");
+  }
+}
 
 void plan_half(PlanBuilder& b) {
   const Process& proc = *b.cfg.process;
   if (!proc.capabilities || !b.request(Prim::Capabilities)) return;
+  check_sets(*proc.capabilities);
   b.record(Prim::Capabilities).detail = capabilities_json(*proc.capabilities);
   ChildPlan& plan = b.plan;
   plan.set_caps = true;
@@ -59,6 +72,47 @@ void plan_half(PlanBuilder& b) {
   plan.cap_inheritable = proc.capabilities->inheritable;
   plan.cap_ambient = proc.capabilities->ambient;
   plan.cap_last = last_capability();
+  for (int cap = 0; cap <= plan.cap_last && cap < 64; ++cap) {
+    b.st.cap_names.push_back(b.st.keep(capability_names(std::uint64_t{1} << cap).front()));
+  }
+  plan.cap_names = b.st.cap_names;
+}
+
+// What the runtime holds and may hand on: in its bounding set and permitted.
+std::uint64_t grantable(const ChildPlan& p) {
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (sys::call(SYS_capget, &hdr, data) < 0) return 0;
+  std::uint64_t permitted = data[0].permitted | (std::uint64_t{data[1].permitted} << 32);
+  std::uint64_t bounding = 0;
+  for (int cap = 0; cap <= p.cap_last && cap < 64; ++cap) {
+    if (sys::call(SYS_prctl, PR_CAPBSET_READ, cap, 0, 0, 0) == 1)
+      bounding |= std::uint64_t{1} << cap;
+  }
+  return permitted & bounding;
+}
+
+// A capability the config grants and the host cannot give is an error in every mode: the
+// container would be less than it was configured to be (docs/design.md).
+void check_grantable(ChildContext& c) {
+  const ChildPlan& p = c.plan;
+  std::uint64_t wanted = p.cap_bounding | p.cap_permitted | p.cap_effective | p.cap_inheritable;
+  std::uint64_t missing = wanted & ~grantable(p);
+  if (missing == 0) return;
+  char msg[480];
+  child::Buf b(msg, sizeof msg);
+  b.add("capabilities: the host cannot grant");
+  for (int cap = 0; cap < 64; ++cap) {
+    if (((missing >> cap) & 1U) == 0) continue;
+    b.add(" ");
+    if (static_cast<std::size_t>(cap) < p.cap_names.size()) {
+      b.add(p.cap_names[static_cast<std::size_t>(cap)]);
+    } else {
+      b.add(static_cast<long>(cap));
+    }
+  }
+  b.add(" (not in the runtime's bounding or permitted set)");
+  c.fatal(msg, EPERM, true);
 }
 
 int drop_bounding(const ChildPlan& p) {
@@ -87,8 +141,9 @@ int set_cap_sets(const ChildPlan& p, std::uint64_t extra) {
     return err;
   long rc = sys::call(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
   if (rc < 0 && rc != -EINVAL) return static_cast<int>(-rc);
+  std::uint64_t raisable = p.cap_ambient & p.cap_permitted & p.cap_inheritable;
   for (int cap = 0; cap <= p.cap_last; ++cap) {
-    if (((p.cap_ambient >> cap) & 1U) == 0) continue;
+    if (((raisable >> cap) & 1U) == 0) continue;
     rc = sys::call(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
     if (rc < 0) return static_cast<int>(-rc);
   }
@@ -125,14 +180,29 @@ void switch_user(ChildContext& c, bool keep_caps) {
 
 void child_half(ChildContext& c) {
   const ChildPlan& p = c.plan;
+  if (p.set_caps) check_grantable(c);
   int err = p.set_caps ? drop_bounding(p) : 0;
   switch_user(c, (p.set_caps && p.uid != 0) || p.defer_cap_drop);
   if (p.set_caps) {
     if (err == 0) err = set_cap_sets(p, p.defer_cap_drop ? kSysAdmin : 0);
     c.record(Prim::Capabilities, err);
+    // An ambient capability outside permitted and inheritable is one the kernel never raises
+    // (runc's default config lists three): a grant not given, not a protection that failed.
+    std::uint64_t not_raised = p.cap_ambient & ~(p.cap_permitted & p.cap_inheritable);
+    if (not_raised != 0) {
+      c.record(Prim::Capabilities, 0, kAmbientNotRaised, static_cast<std::int64_t>(not_raised));
+    }
   } else if (p.defer_cap_drop) {
     raise_effective(c);  // a failure shows as the loads' EACCES
   }
+}
+
+void merge(PrimOutcome& o, const StepEntry& e, std::string_view) {
+  if (e.what != kAmbientNotRaised) return;
+  o.detail["ambientNotRaised"] = capability_names(static_cast<std::uint64_t>(e.value));
+  o.detail["ambientReason"] =
+      "not in both the permitted and the inheritable set, the only ones the kernel raises "
+      "ambient capabilities from";
 }
 
 }  // namespace
@@ -148,8 +218,11 @@ int drop_deferred_capabilities(ChildContext& c) {
 const PrimitiveOps capabilities_ops{
     .plan = plan_half,
     .child = child_half,
+    .merge = merge,
     .requested_when = "`process.capabilities`",
-    .fields = "the five sets as names",
+    .fields =
+        "the five sets as names; `ambientNotRaised` and `ambientReason` for ambient "
+        "capabilities the kernel cannot raise",
 };
 
 }  // namespace nyx

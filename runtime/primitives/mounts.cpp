@@ -19,6 +19,7 @@
 #include "runtime/path_in_root.hpp"
 #include "runtime/plan.hpp"
 #include "runtime/primitive_ops.hpp"
+#include "runtime/primitives/namespaces.hpp"
 #include "runtime/syscalls.hpp"
 
 namespace nyx {
@@ -26,6 +27,7 @@ namespace nyx {
 namespace {
 
 struct MountContext {
+  const Ablation& ablation;
   std::string bundle;           // absolute bundle directory (relative bind sources start here)
   std::string rootfs;           // absolute rootfs
   bool user_namespace = false;  // device nodes are bound from the host instead of mknod
@@ -165,6 +167,13 @@ void add_cgroup_mount(const std::string& rel, const ParsedOptions& opts, std::ui
   }
 }
 
+// proc belongs to a pid namespace and mqueue to an ipc one: with that namespace ablated the
+// kernel may refuse them, and the experiment runs on without.
+bool needs_ablated_namespace(std::string_view type, const Ablation& ablation) {
+  return (type == "proc" && namespace_ablated(ablation, NsType::Pid)) ||
+         (type == "mqueue" && namespace_ablated(ablation, NsType::Ipc));
+}
+
 // Returns the destination inside the rootfs, symlinks resolved.
 std::string add_config_mount(const Mount& m, std::size_t index, const MountContext& ctx,
                              PlanStorage& st) {
@@ -204,6 +213,7 @@ std::string add_config_mount(const Mount& m, std::size_t index, const MountConte
     step.data = opts.data.empty() ? nullptr : st.keep(opts.data);
   }
   step.propagation = opts.propagation;
+  step.tolerate = needs_ablated_namespace(m.type, ctx.ablation);
   st.mount_steps.push_back(step);
   return rel;
 }
@@ -354,8 +364,12 @@ void plan_half(PlanBuilder& b) {
   plan.rootfs = b.st.keep(b.in.rootfs);
   plan.root_propagation = rootfs_propagation_flags(cfg.linux.rootfs_propagation);
   if (mntns && !o.ablated) {
-    MountContext ctx{b.in.bundle, b.in.rootfs, b.out.ns.new_user || b.out.ns.userns_join,
-                     cfg.linux.find_namespace(NsType::Cgroup) != nullptr, b.in.cgroups};
+    MountContext ctx{b.in.ablation,
+                     b.in.bundle,
+                     b.in.rootfs,
+                     b.out.ns.new_user || b.out.ns.userns_join,
+                     cfg.linux.find_namespace(NsType::Cgroup) != nullptr,
+                     b.in.cgroups};
     plan_tree(cfg, ctx, b.st);
   } else if (o.requested && mount_ns_refused(b.in)) {
     o.detail["reason"] = "the mount namespace could not be created";
@@ -520,6 +534,18 @@ void prepare_root(ChildContext& c) {
   c.rootfd = static_cast<int>(rc);
 }
 
+// A mount the config lists is part of what the container is: one that cannot be made is an
+// error in every mode (docs/design.md, "Where best-effort stops"). Masked and read-only paths
+// are protection, and are recorded instead (protect_paths).
+[[noreturn]] void cannot_mount(ChildContext& c, const MountStep& m, int err) {
+  char msg[PATH_MAX + 128];
+  child::Buf b(msg, sizeof msg);
+  b.add("mounts[").add(static_cast<long>(m.index)).add("]: cannot mount ");
+  b.add(m.bind ? m.source : (m.fstype != nullptr ? m.fstype : "?"));
+  b.add(" on /").add(m.target).add(": ").add(child::err_text(err));
+  c.fatal(msg, err, true);
+}
+
 void child_half(ChildContext& c) {
   const ChildPlan& p = c.plan;
   if (p.join_only) return;
@@ -527,16 +553,17 @@ void child_half(ChildContext& c) {
   if (!p.mounts || !mounts_planned(p)) return;
   std::int64_t done = 0;
   for (const MountStep& m : p.mount_steps) {
-    int err = mount_one(c.rootfd, m);
-    if (err != 0) {
+    if (int err = mount_one(c.rootfd, m); err != 0) {
+      if (!m.tolerate) cannot_mount(c, m, err);
       c.record(Prim::Mounts, err, kMountConfig, m.index);
       continue;
     }
     ++done;
   }
   if (p.setup_dev || !p.devices.empty()) {
-    int err = setup_dev(p, c.rootfd);
-    if (err != 0) c.record(Prim::Mounts, err, kMountDev);
+    if (int err = setup_dev(p, c.rootfd); err != 0) {
+      c.fatal("linux.devices: cannot create the device nodes in /dev", err);
+    }
   }
   c.record(Prim::Mounts, 0, kMountCount, done);
 }
@@ -544,8 +571,19 @@ void child_half(ChildContext& c) {
 void merge(PrimOutcome& o, const StepEntry& e, std::string_view) {
   if (!o.requested) return;
   if (e.what == kMountCount) o.detail["count"] = e.value;
-  if (e.status == PrimStatus::Failed && e.what == kMountConfig && !o.detail.contains("failedMount"))
-    o.detail["failedMount"] = e.value;
+  if (e.status != PrimStatus::Failed) return;
+  if (e.what == kMountConfig) {
+    o.detail["skippedMounts"].push_back({{"index", e.value},
+                                         {"errno", e.err},
+                                         {"error", errno_name(e.err)},
+                                         {"reason", "needs a namespace the ablation turned off"}});
+  }
+  if (e.what == kMountMasked || e.what == kMountReadonly) {
+    o.detail["protectFailures"].push_back(
+        {{e.what == kMountMasked ? "maskedPath" : "readonlyPath", e.value},
+         {"errno", e.err},
+         {"error", errno_name(e.err)}});
+  }
 }
 
 }  // namespace
@@ -574,8 +612,9 @@ const PrimitiveOps mounts_ops{
     .merge = merge,
     .requested_when = "`mounts`, `linux.maskedPaths`, `linux.readonlyPaths` or `linux.devices`",
     .fields =
-        "`count`: config mounts made; `failedMount`: index of the first that failed; "
-        "`reason`",
+        "`count`: mount steps made; `protectFailures`: `[{\"maskedPath\" or \"readonlyPath\": "
+        "index, \"errno\", \"error\"}]`; `skippedMounts` (an ablated namespace's filesystem, "
+        "`[{\"index\", \"errno\", \"error\", \"reason\"}]`); `reason`",
 };
 
 }  // namespace nyx

@@ -54,7 +54,8 @@ namespace {
 constexpr std::array<std::string_view, 7> kFiner = {"userns", "pidns", "mntns",   "ipcns",
                                                     "utsns",  "netns", "cgroupns"};
 
-// Opens a namespace file and checks it is of the expected type; returns errno on failure.
+// Opens a namespace file and checks it is of the expected type; returns errno on failure
+// (EINVAL: not a namespace of that type).
 int open_namespace(const std::string& path, NsType type, UniqueFd& out) {
   // O_PATH first: a path naming a device or FIFO must not be opened for real (opening some
   // devices has effects, a FIFO blocks); only an nsfs file is reopened for reading.
@@ -95,13 +96,18 @@ bool refused(const PlanInput& in, NsType t) {
 }
 
 // A namespace given by path: opened now, joined by the child (pid: by the parent around clone).
-void plan_join(PlanBuilder& b, const Namespace& n) {
+// One that cannot be joined is an error in every mode: the container would otherwise run in the
+// runtime's own namespace of that type, which is an escape, not a degradation.
+void plan_join(PlanBuilder& b, const Namespace& n, std::size_t index) {
   NamespaceSetup& ns = b.out.ns;
   UniqueFd fd;
   if (int err = open_namespace(n.path, n.type, fd); err != 0) {
-    b.event(Prim::Namespaces, err, static_cast<std::uint16_t>(n.type), n.path);
-    if (n.type == NsType::Mount) ns.mount_ns = false;
-    return;
+    std::string object = "linux.namespaces[" + std::to_string(index) + "].path";
+    if (err == EINVAL) {
+      throw Error(object, "\"" + n.path + "\" is not a " + std::string(ns_type_name(n.type)) +
+                              " namespace");
+    }
+    throw Error(object, "cannot open \"" + n.path + "\"", err);
   }
   if (n.type == NsType::Pid) {
     ns.pid_join = std::move(fd);
@@ -144,7 +150,8 @@ void plan_half(PlanBuilder& b) {
   int unshare = 0;
   nlohmann::json types = nlohmann::json::array();
   nlohmann::json ablated = nlohmann::json::array();
-  for (const Namespace& n : cfg.linux.namespaces) {
+  for (std::size_t i = 0; i < cfg.linux.namespaces.size(); ++i) {
+    const Namespace& n = cfg.linux.namespaces[i];
     if (namespace_ablated(b.in.ablation, n.type)) {
       ablated.push_back(ns_type_name(n.type));
       continue;
@@ -155,7 +162,7 @@ void plan_half(PlanBuilder& b) {
     if (n.path.empty()) {
       plan_new(b, n.type, join_user, unshare);
     } else {
-      plan_join(b, n);
+      plan_join(b, n, i);
     }
   }
   b.plan.unshare_flags = unshare;
@@ -177,6 +184,15 @@ void failed(ChildContext& c, NsType type, int err) {
   c.record(Prim::Namespaces, err, static_cast<std::uint16_t>(type));
 }
 
+[[noreturn]] void cannot_join(ChildContext& c, NsType type, int err) {
+  char msg[128];
+  child::Buf(msg, sizeof msg)
+      .add("namespaces: cannot join the ")
+      .add(ns_type_name(type).data())
+      .add(" namespace given by path");
+  c.fatal(msg, err);
+}
+
 void become_joined_userns_root(ChildContext& c) {
   long rc = sys::call(SYS_setresgid, 0, 0, 0);
   if (rc == 0) rc = sys::call(SYS_setresuid, 0, 0, 0);
@@ -189,15 +205,12 @@ void join(ChildContext& c) {
   const ChildPlan& p = c.plan;
   if (p.userns_join_fd >= 0) {
     int err = sys::err_of(sys::call(SYS_setns, p.userns_join_fd, CLONE_NEWUSER));
-    if (err != 0) {
-      failed(c, NsType::User, err);
-    } else {
-      become_joined_userns_root(c);
-    }
+    if (err != 0) cannot_join(c, NsType::User, err);
+    become_joined_userns_root(c);
   }
   for (const NsJoin& j : p.joins) {
     int err = sys::err_of(sys::call(SYS_setns, j.fd, j.nstype));
-    if (err != 0) failed(c, static_cast<NsType>(j.type), err);
+    if (err != 0) cannot_join(c, static_cast<NsType>(j.type), err);
     child::close_fd(j.fd);
   }
 }
@@ -236,15 +249,16 @@ void fork_into_pidns(ChildContext& c) {
   sys::call(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 }
 
+// The names are the config's: one that cannot be set is an error.
 void set_names(ChildContext& c) {
   const ChildPlan& p = c.plan;
   if (p.hostname != nullptr) {
     int err = sys::err_of(sys::call(SYS_sethostname, p.hostname, std::strlen(p.hostname)));
-    if (err != 0) failed(c, NsType::Uts, err);
+    if (err != 0) c.fatal("hostname: cannot set it", err);
   }
   if (p.domainname != nullptr) {
     int err = sys::err_of(sys::call(SYS_setdomainname, p.domainname, std::strlen(p.domainname)));
-    if (err != 0) failed(c, NsType::Uts, err);
+    if (err != 0) c.fatal("domainname: cannot set it", err);
   }
 }
 

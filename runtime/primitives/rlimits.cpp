@@ -39,47 +39,54 @@ void plan_half(PlanBuilder& b) {
       o.detail = {{"value", r.soft}};
       if (r.hard != r.soft) o.detail["hard"] = r.hard;
     }
-    b.st.rlimits.push_back(RlimitStep{r.resource, {r.soft, r.hard}, p});
+    b.st.rlimits.push_back(RlimitStep{r.resource, {r.soft, r.hard}, p, b.st.keep(r.name)});
   }
   b.plan.rlimits = b.st.rlimits;
+}
+
+// A limit the config sets is part of what the container is: one that cannot be set is an
+// error in every mode, never a warning (docs/design.md, "Where best-effort stops").
+[[noreturn]] void cannot_set(ChildContext& c, const RlimitStep& r, int err) {
+  char msg[256];
+  child::Buf b(msg, sizeof msg);
+  b.add("process.rlimits: ").add(r.name).add(": cannot set soft ");
+  b.add(static_cast<long>(r.limit.rlim_cur))
+      .add(", hard ")
+      .add(static_cast<long>(r.limit.rlim_max));
+  b.add(": ").add(child::err_text(err));
+  if (err == EPERM) b.add(" (above the hard limit, which only CAP_SYS_RESOURCE may raise)");
+  c.fatal(msg, err, true);
 }
 
 void child_half(ChildContext& c) {
   for (const RlimitStep& r : c.plan.rlimits) {
     int err = sys::err_of(sys::call(SYS_prlimit64, 0, r.resource, &r.limit, 0L));
-    c.record(r.prim, err, 0, r.resource);
+    if (err != 0) cannot_set(c, r, err);
+    c.record(r.prim, 0, 0, r.resource);
   }
 }
 
-void merge(PrimOutcome& o, const StepEntry& e, std::string_view) {
-  if (e.status == PrimStatus::Failed) o.detail["failedErrno"] = e.err;
-}
-
-constexpr std::string_view kLimitFields = "`value` (soft), `hard` when different, `failedErrno`";
+constexpr std::string_view kLimitFields = "`value` (soft), `hard` when different";
 
 }  // namespace
 
 const PrimitiveOps rlimit_cpu_ops{
-    .merge = merge,
     .requested_when = "`RLIMIT_CPU` is in `process.rlimits`",
     .fields = kLimitFields,
 };
 const PrimitiveOps rlimit_nofile_ops{
-    .merge = merge,
     .requested_when = "`RLIMIT_NOFILE` is in `process.rlimits`",
     .fields = kLimitFields,
 };
 const PrimitiveOps rlimit_as_ops{
-    .merge = merge,
     .requested_when = "`RLIMIT_AS` is in `process.rlimits`",
     .fields = kLimitFields,
 };
 const PrimitiveOps rlimits_ops{
     .plan = plan_half,
     .child = child_half,
-    .merge = merge,
     .requested_when = "any other `RLIMIT_*` is in `process.rlimits`",
-    .fields = "`values`: `{\"RLIMIT_X\": {\"soft\", \"hard\"}}`, `failedErrno`",
+    .fields = "`values`: `{\"RLIMIT_X\": {\"soft\", \"hard\"}}`",
 };
 
 }  // namespace nyx

@@ -27,7 +27,7 @@ void plan_half(PlanBuilder& b) {
   for (const auto& [key, value] : cfg.linux.sysctl) {
     std::string path = "/proc/sys/" + key;
     std::replace(path.begin(), path.end(), '.', '/');
-    b.st.sysctls.push_back(SysctlStep{b.st.keep(path), b.st.keep(value)});
+    b.st.sysctls.push_back(SysctlStep{b.st.keep(path), b.st.keep(value), b.st.keep(key)});
   }
   b.plan.sysctls = b.st.sysctls;
 }
@@ -57,10 +57,20 @@ int write_sysctl(const ChildContext& c, const SysctlStep& s, bool in_root) {
   return err;
 }
 
+// A sysctl the config sets is part of what the container is: an error in every mode.
 void child_half(ChildContext& c) {
   bool in_root = c.rootfd >= 0 && c.plan.mounts && mounts_planned(c.plan);
-  for (const SysctlStep& s : c.plan.sysctls)
-    c.record(Prim::Sysctl, write_sysctl(c, s, in_root));
+  for (const SysctlStep& s : c.plan.sysctls) {
+    if (int err = write_sysctl(c, s, in_root); err != 0) {
+      char msg[512];
+      child::Buf b(msg, sizeof msg);
+      b.add("linux.sysctl: ").add(s.key).add(": cannot write \"").add(s.value).add("\": ");
+      b.add(child::err_text(err));
+      if (err == EROFS) b.add(" (/proc/sys is read-only here)");
+      c.fatal(msg, err, true);
+    }
+    c.record(Prim::Sysctl, 0);
+  }
 }
 
 }  // namespace

@@ -228,5 +228,50 @@ TEST(BadInput, HostileMountDestinations) {
   EXPECT_TRUE(dir_entries(sb.root).empty());
 }
 
+// What the container is, the host cannot change: a namespace path of the wrong type, and a
+// capability the runtime does not hold (here: CAP_SYS_RESOURCE dropped from its bounding set
+// by setpriv), fail create in best-effort mode as in enforce mode, with one line naming the
+// field and the cause, and leave nothing behind.
+void expect_refused_in_both_modes(Sandbox& sb, const json& cfg,
+                                  const std::vector<std::string>& wrapper,
+                                  const std::string& says) {
+  sb.write_config(cfg);
+  for (std::vector<std::string> flags : {std::vector<std::string>{}, {"--enforce"}}) {
+    for (const std::string cmd : {"create", "run"}) {
+      SCOPED_TRACE(cmd + (flags.empty() ? " best-effort" : " --enforce"));
+      std::vector<std::string> argv = wrapper;
+      for (auto& a : sb.nyx_argv({cmd, "--bundle", sb.bundle}))
+        argv.push_back(a);
+      argv.insert(argv.end(), flags.begin(), flags.end());
+      argv.push_back(sb.id("refuse"));
+      Result res = run(argv);
+      EXPECT_EQ(res.status, 1) << res.out << res.err;
+      EXPECT_EQ(res.out.find("ran"), std::string::npos);
+      EXPECT_EQ(std::count(res.err.begin(), res.err.end(), '\n'), 1) << res.err;
+      EXPECT_NE(res.err.find(says), std::string::npos) << res.err;
+      EXPECT_EQ(run({"ls", "-A", sb.root}).out, "");
+    }
+  }
+}
+
+TEST(BadInput, NamespacePathOfTheWrongTypeFailsCreateInEveryMode) {
+  Sandbox sb;
+  json cfg = runc_like_config({"/bin/nyx-probe", "echo", "ran"});
+  for (auto& ns : cfg["linux"]["namespaces"]) {
+    if (ns["type"] == "network") ns["path"] = "/proc/self/ns/pid";
+  }
+  expect_refused_in_both_modes(sb, cfg, {}, "linux.namespaces[");
+  expect_refused_in_both_modes(sb, cfg, {}, "\"/proc/self/ns/pid\" is not a network namespace");
+}
+
+TEST(BadInput, CapabilityTheHostCannotGrantFailsCreateInEveryMode) {
+  Sandbox sb;
+  json cfg = runc_like_config({"/bin/nyx-probe", "echo", "ran"});
+  for (const char* set : {"bounding", "effective", "permitted"})
+    cfg["process"]["capabilities"][set].push_back("CAP_SYS_RESOURCE");
+  expect_refused_in_both_modes(sb, cfg, {"setpriv", "--bounding-set=-sys_resource", "--"},
+                               "capabilities: the host cannot grant CAP_SYS_RESOURCE");
+}
+
 }  // namespace
 }  // namespace nyx::test

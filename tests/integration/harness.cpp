@@ -157,6 +157,13 @@ Result Sandbox::nyx(const std::vector<std::string>& args, const std::string& inp
   return run(nyx_argv(args), input, timeout_s);
 }
 
+Result Sandbox::nyx_denied(const std::string& deny, const std::vector<std::string>& args) const {
+  std::vector<std::string> argv = {NYX_DENY, deny, "--"};
+  for (auto& a : nyx_argv(args))
+    argv.push_back(std::move(a));
+  return run(argv);
+}
+
 void Sandbox::write_config(const json& cfg) const {
   json c = cfg;
   if (c["root"]["path"] == "rootfs") c["root"]["path"] = shared_rootfs();

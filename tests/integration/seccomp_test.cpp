@@ -356,6 +356,63 @@ TEST(Seccomp, LoadsWithoutNoNewPrivs) {
   }
 }
 
+// What the static probe needs to start and print (strace of `nyx-probe echo x`), plus what
+// nyx runs after the filter: execve always, capset when noNewPrivileges is false and the
+// capability sets must be dropped after the load (docs/seccomp.md). Nothing else: an allowlist
+// written for the harness must never make the runtime fail.
+json tight_allowlist() {
+  json allow = {
+      "arch_prctl", "brk",    "exit_group",      "getrandom",       "mprotect", "prlimit64",
+      "readlink",   "rseq",   "set_robust_list", "set_tid_address", "write",    "clock_nanosleep",
+      "nanosleep",  "execve", "capset"};
+  return {{"defaultAction", "SCMP_ACT_ERRNO"},
+          {"architectures", {"SCMP_ARCH_X86_64"}},
+          {"syscalls", {{{"names", allow}, {"action", "SCMP_ACT_ALLOW"}}}}};
+}
+
+TEST(Seccomp, TightAllowlistRunsWithAndWithoutNoNewPrivsAsRootAndUser) {
+  Sandbox sb;
+  json cfg = runc_like_config({"/bin/nyx-probe", "echo", "harness"});
+  cfg["linux"]["seccomp"] = tight_allowlist();
+  for (bool nnp : {true, false}) {
+    for (int uid : {0, 1000}) {
+      SCOPED_TRACE("noNewPrivileges " + std::to_string(nnp) + ", uid " + std::to_string(uid));
+      cfg["process"]["noNewPrivileges"] = nnp;
+      cfg["process"]["user"] = {{"uid", uid}, {"gid", uid}};
+      sb.write_config(cfg);
+      Result res = sb.nyx({"run", "--enforce", "--bundle", sb.bundle, sb.id("tight")});
+      EXPECT_EQ(res.status, 0) << res.err;
+      EXPECT_EQ(res.err, "");
+      auto lines = json_lines(res.out);
+      ASSERT_EQ(lines.size(), 1u) << res.out;
+      EXPECT_EQ(lines[0]["text"], "harness");
+    }
+  }
+}
+
+TEST(Seccomp, TightAllowlistExecJoinsAndRuns) {
+  Sandbox sb;
+  json cfg = runc_like_config({"/bin/nyx-probe", "sleep", "30"});
+  cfg["linux"]["seccomp"] = tight_allowlist();
+  for (bool nnp : {true, false}) {
+    for (int uid : {0, 1000}) {
+      SCOPED_TRACE("noNewPrivileges " + std::to_string(nnp) + ", uid " + std::to_string(uid));
+      cfg["process"]["noNewPrivileges"] = nnp;
+      cfg["process"]["user"] = {{"uid", uid}, {"gid", uid}};
+      sb.write_config(cfg);
+      std::string id = sb.id("tightx");
+      ASSERT_EQ(sb.nyx({"run", "-d", "--enforce", "--bundle", sb.bundle, id}).status, 0);
+      Result ex = sb.nyx({"exec", id, "/bin/nyx-probe", "echo", "joined"});
+      EXPECT_EQ(ex.status, 0) << ex.err;
+      EXPECT_EQ(ex.err, "");
+      auto lines = json_lines(ex.out);
+      ASSERT_EQ(lines.size(), 1u) << ex.out;
+      EXPECT_EQ(lines[0]["text"], "joined");
+      EXPECT_EQ(sb.nyx({"delete", "--force", id}).status, 0);
+    }
+  }
+}
+
 TEST(Seccomp, EnforceMakesUnknownNamesAnError) {
   Sandbox sb;
   json cfg = with_rules({rule({"getppid", "nyx_no_such_call"}, "SCMP_ACT_ERRNO")});

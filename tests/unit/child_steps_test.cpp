@@ -39,12 +39,12 @@ constexpr const char* kSysctlValue = "nyx-sysctl-value";
 // A plan that asks for every primitive, as the parent would build it for a strict config.
 struct StrictPlan {
   ChildPlan plan;
-  RlimitStep rlimits[3] = {{RLIMIT_CPU, {60, 60}, Prim::RlimitCpu},
-                           {RLIMIT_NOFILE, {256, 256}, Prim::RlimitNofile},
-                           {RLIMIT_AS, {1 << 30, 1 << 30}, Prim::RlimitAs}};
+  RlimitStep rlimits[3] = {{RLIMIT_CPU, {60, 60}, Prim::RlimitCpu, "RLIMIT_CPU"},
+                           {RLIMIT_NOFILE, {256, 256}, Prim::RlimitNofile, "RLIMIT_NOFILE"},
+                           {RLIMIT_AS, {1 << 30, 1 << 30}, Prim::RlimitAs, "RLIMIT_AS"}};
   NsJoin joins[1] = {{7, CLONE_NEWIPC, static_cast<std::uint8_t>(NsType::Ipc)}};
   MountStep mounts[2];
-  SysctlStep sysctls[1] = {{"/proc/sys/net/ipv4/ip_forward", kSysctlValue}};
+  SysctlStep sysctls[1] = {{"/proc/sys/net/ipv4/ip_forward", kSysctlValue, "net.ipv4.ip_forward"}};
   const char* masked[1] = {"proc/kcore"};
   const char* argv[2] = {"/bin/harness", nullptr};
   const char* envp[1] = {nullptr};
@@ -176,34 +176,16 @@ bool prctl_is(const FakeCall& c, long option) {
   return c.args[0] == option;
 }
 
+// Protections the host may refuse: recorded, and the harness runs on (best-effort).
 const FailureCase kFailures[] = {
     {"nnp_EPERM", Prim::NoNewPrivs, SYS_prctl, EPERM,
      [](const FakeCall& c) { return prctl_is(c, PR_SET_NO_NEW_PRIVS); }},
     {"nnp_EINVAL", Prim::NoNewPrivs, SYS_prctl, EINVAL,
      [](const FakeCall& c) { return prctl_is(c, PR_SET_NO_NEW_PRIVS); }},
-    {"rlimit_cpu_EPERM", Prim::RlimitCpu, SYS_prlimit64, EPERM,
-     [](const FakeCall& c) { return c.args[1] == RLIMIT_CPU; }},
-    {"rlimit_nofile_EPERM", Prim::RlimitNofile, SYS_prlimit64, EPERM,
-     [](const FakeCall& c) { return c.args[1] == RLIMIT_NOFILE; }},
-    {"rlimit_as_EINVAL", Prim::RlimitAs, SYS_prlimit64, EINVAL,
-     [](const FakeCall& c) { return c.args[1] == RLIMIT_AS; }},
-    {"setns_EINVAL", Prim::Namespaces, SYS_setns, EINVAL, nullptr},
-    {"setns_EPERM", Prim::Namespaces, SYS_setns, EPERM, nullptr},
     {"unshare_EPERM", Prim::Namespaces, SYS_unshare, EPERM, nullptr},
     {"unshare_ENOSPC", Prim::Namespaces, SYS_unshare, ENOSPC, nullptr},
-    {"sethostname_EPERM", Prim::Namespaces, SYS_sethostname, EPERM, nullptr},
-    {"mount_proc_EPERM", Prim::Mounts, SYS_mount, EPERM,
-     [](const FakeCall& c) { return string_arg(c, 2, "proc"); }},
-    {"mount_tmpfs_ENODEV", Prim::Mounts, SYS_mount, ENODEV,
-     [](const FakeCall& c) { return string_arg(c, 2, "tmpfs") && string_arg(c, 0, "tmpfs"); }},
-    {"mount_target_EXDEV", Prim::Mounts, SYS_openat2, EXDEV,
-     [](const FakeCall& c) { return string_arg(c, 1, "tmp"); }},
     {"masked_EACCES", Prim::Mounts, SYS_mount, EACCES,
      [](const FakeCall& c) { return string_arg(c, 0, "/dev/null"); }},
-    {"sysctl_EACCES", Prim::Sysctl, SYS_write, EACCES,
-     [](const FakeCall& c) { return string_arg(c, 1, kSysctlValue); }},
-    {"sysctl_open_EROFS", Prim::Sysctl, SYS_openat2, EROFS,
-     [](const FakeCall& c) { return string_arg(c, 1, "proc/sys/net/ipv4/ip_forward"); }},
     {"readonly_root_EPERM", Prim::Root, SYS_mount, EPERM,
      [](const FakeCall& c) {
        return string_arg(c, 1, "/") && (c.args[3] & MS_REMOUNT) != 0 && (c.args[3] & MS_RDONLY);
@@ -211,7 +193,7 @@ const FailureCase kFailures[] = {
     {"capset_EPERM", Prim::Capabilities, SYS_capset, EPERM, nullptr},
     {"bounding_EPERM", Prim::Capabilities, SYS_prctl, EPERM,
      [](const FakeCall& c) { return prctl_is(c, PR_CAPBSET_DROP); }},
-    {"ambient_EPERM", Prim::Capabilities, SYS_prctl, EPERM,
+    {"ambient_clear_EPERM", Prim::Capabilities, SYS_prctl, EPERM,
      [](const FakeCall& c) { return prctl_is(c, PR_CAP_AMBIENT); }},
     {"seccomp_EINVAL", Prim::Seccomp, SYS_seccomp, EINVAL, nullptr},
     {"seccomp_EACCES", Prim::Seccomp, SYS_seccomp, EACCES, nullptr},
@@ -220,17 +202,36 @@ const FailureCase kFailures[] = {
 INSTANTIATE_TEST_SUITE_P(Each, ChildFailure, testing::ValuesIn(kFailures),
                          [](const auto& info) { return std::string(info.param.name); });
 
-TEST(ChildSteps, AmbientFailureNeedsAnAmbientSet) {
-  // The ambient case above only fails when there is something to raise: the plan asks for
-  // CAP_NET_BIND_SERVICE, so the clear runs first and the raise is what fails.
+TEST(ChildSteps, AnAmbientCapabilityThatCannotBeRaisedFails) {
+  // Raisable (permitted and inheritable) and refused by the kernel: a failure.
   StrictPlan sp;
-  sp.plan.cap_ambient = std::uint64_t{1} << CAP_NET_BIND_SERVICE;
+  std::uint64_t bind = std::uint64_t{1} << CAP_NET_BIND_SERVICE;
+  sp.plan.cap_ambient = sp.plan.cap_permitted = sp.plan.cap_inheritable = bind;
+  sp.plan.cap_effective = sp.plan.cap_bounding = bind;
   FakeKernel k;
   k.fail_if(SYS_prctl, EPERM, [](const FakeCall& c) {
     return prctl_is(c, PR_CAP_AMBIENT) && c.args[1] == PR_CAP_AMBIENT_RAISE;
   });
   Outcome o = run_steps(sp.plan);
   EXPECT_EQ(o[Prim::Capabilities].status, PrimStatus::Failed);
+}
+
+TEST(ChildSteps, AmbientCapabilitiesOutsideInheritableAreRecordedNotRaised) {
+  // runc's default config: ambient without inheritable. Nothing to raise, nothing failed.
+  StrictPlan sp;
+  std::uint64_t bind = std::uint64_t{1} << CAP_NET_BIND_SERVICE;
+  sp.plan.cap_ambient = sp.plan.cap_permitted = sp.plan.cap_effective = bind;
+  sp.plan.cap_bounding = bind;
+  FakeKernel k;
+  Outcome o = run_steps(sp.plan);
+  EXPECT_EQ(o[Prim::Capabilities].status, PrimStatus::Applied);
+  EXPECT_EQ(o[Prim::Capabilities].detail["ambientNotRaised"],
+            nlohmann::json({"CAP_NET_BIND_SERVICE"}));
+  EXPECT_EQ(compute_level(o), Level::Full);
+  for (const FakeCall& c : k.calls()) {
+    EXPECT_FALSE(c.nr == SYS_prctl && c.args[0] == PR_CAP_AMBIENT &&
+                 c.args[1] == PR_CAP_AMBIENT_RAISE);
+  }
 }
 
 TEST(ChildSteps, SeccompOnAKernelWithoutSeccomp) {
@@ -256,8 +257,9 @@ TEST(ChildSteps, SeccompWithoutNoNewPrivsNeedsSysAdmin) {
   StrictPlan sp;
   sp.plan.no_new_privs = false;
   FakeKernel k;
-  // The fake's capget answers no capabilities; PR_GET_NO_NEW_PRIVS answers 0 (an "error" of 0
-  // is the value the call returns).
+  k.caps(0);
+  // No capabilities, and PR_GET_NO_NEW_PRIVS answers 0 (an "error" of 0 is the value the call
+  // returns).
   k.fail_if(SYS_prctl, 0, [](const FakeCall& c) { return prctl_is(c, PR_GET_NO_NEW_PRIVS); });
   Outcome o = run_steps(sp.plan);
   EXPECT_EQ(o[Prim::Seccomp].status, PrimStatus::Failed);
@@ -294,23 +296,104 @@ TEST(ChildSteps, PivotRootRefusedFallsBackToChrootAndSaysSo) {
   EXPECT_EQ(k.count(SYS_chroot), 1u);
 }
 
-TEST(ChildSteps, TheFirstFailedMountIsNamed) {
-  StrictPlan sp;
-  FakeKernel k;
-  k.fail_if(SYS_mount, EPERM, [](const FakeCall& c) { return string_arg(c, 2, "tmpfs"); });
-  Outcome o = run_steps(sp.plan);
-  EXPECT_EQ(o[Prim::Mounts].detail["failedMount"], 1);
-  EXPECT_EQ(o[Prim::Mounts].detail["count"], 1);
-}
-
 TEST(ChildSteps, NamespaceFailuresNameTheirTypeAndLeaveTheRest) {
   StrictPlan sp;
   FakeKernel k;
-  k.fail(SYS_setns, EINVAL);
+  k.fail(SYS_unshare, EPERM);  // the new uts namespace; the ipc one is joined
   Outcome o = run_steps(sp.plan);
-  EXPECT_EQ(o[Prim::Namespaces].detail["types"], nlohmann::json({"uts"}));
-  EXPECT_EQ(o[Prim::Namespaces].detail["failures"][0]["type"], "ipc");
-  EXPECT_EQ(o[Prim::Namespaces].detail["failures"][0]["error"], "EINVAL");
+  EXPECT_EQ(o[Prim::Namespaces].detail["types"], nlohmann::json({"ipc"}));
+  EXPECT_EQ(o[Prim::Namespaces].detail["failures"][0]["type"], "uts");
+  EXPECT_EQ(o[Prim::Namespaces].detail["failures"][0]["error"], "EPERM");
+}
+
+// ---- what the container is: errors in every mode -----------------------------------------
+
+struct ConfigFailure {
+  const char* name;
+  long nr;
+  int err;
+  std::function<bool(const FakeCall&)> match;
+  const char* message;  // what the init's fatal report starts with
+};
+
+class ChildConfigFailure : public testing::TestWithParam<ConfigFailure> {};
+
+// The steps run in a forked init with a real status socket: its Fatal report is what `create`
+// prints, in best-effort and enforce mode alike (the init exits before there is a record).
+TEST_P(ChildConfigFailure, StopsTheInitWithTheFieldAndTheCause) {
+  const ConfigFailure& cf = GetParam();
+  StrictPlan sp;
+  int sv[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+  sp.plan.sock = sv[1];
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    FakeKernel k;
+    k.pass_fd(sv[1]);
+    k.fail_if(cf.nr, cf.err, cf.match);
+    run_steps(sp.plan);
+    ::_exit(0);
+  }
+  ::close(sv[1]);
+  ChildReport r;
+  ASSERT_EQ(::read(sv[0], &r, sizeof r), static_cast<ssize_t>(sizeof r));
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  ::close(sv[0]);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1);
+  EXPECT_EQ(r.kind, ChildMsg::Fatal);
+  EXPECT_EQ(r.fatal_errno, cf.err);
+  EXPECT_EQ(std::string(r.fatal_msg).rfind(cf.message, 0), 0u) << r.fatal_msg;
+}
+
+const ConfigFailure kConfigFailures[] = {
+    {"rlimit_cpu_EPERM", SYS_prlimit64, EPERM,
+     [](const FakeCall& c) { return c.args[1] == RLIMIT_CPU; },
+     "process.rlimits: RLIMIT_CPU: cannot set soft 60, hard 60: operation not permitted (above"},
+    {"rlimit_as_EINVAL", SYS_prlimit64, EINVAL,
+     [](const FakeCall& c) { return c.args[1] == RLIMIT_AS; }, "process.rlimits: RLIMIT_AS"},
+    {"setns_EINVAL", SYS_setns, EINVAL, nullptr,
+     "namespaces: cannot join the ipc namespace given by path: invalid argument"},
+    {"setns_EPERM", SYS_setns, EPERM, nullptr, "namespaces: cannot join the ipc namespace"},
+    {"sethostname_EPERM", SYS_sethostname, EPERM, nullptr, "hostname: cannot set it"},
+    {"mount_proc_EPERM", SYS_mount, EPERM,
+     [](const FakeCall& c) { return string_arg(c, 2, "proc"); },
+     "mounts[0]: cannot mount proc on /proc: operation not permitted"},
+    {"mount_tmpfs_ENODEV", SYS_mount, ENODEV,
+     [](const FakeCall& c) { return string_arg(c, 2, "tmpfs") && string_arg(c, 0, "tmpfs"); },
+     "mounts[1]: cannot mount tmpfs on /tmp"},
+    {"mount_target_EXDEV", SYS_openat2, EXDEV,
+     [](const FakeCall& c) { return string_arg(c, 1, "tmp"); },
+     "mounts[1]: cannot mount tmpfs on /tmp: path escapes the container root"},
+    {"sysctl_EACCES", SYS_write, EACCES,
+     [](const FakeCall& c) { return string_arg(c, 1, kSysctlValue); },
+     "linux.sysctl: net.ipv4.ip_forward: cannot write"},
+    {"sysctl_open_EROFS", SYS_openat2, EROFS,
+     [](const FakeCall& c) { return string_arg(c, 1, "proc/sys/net/ipv4/ip_forward"); },
+     "linux.sysctl: net.ipv4.ip_forward"},
+};
+
+INSTANTIATE_TEST_SUITE_P(Each, ChildConfigFailure, testing::ValuesIn(kConfigFailures),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// A capability the config grants and the runtime does not hold (this host's root lacks
+// CAP_SYS_RESOURCE in its bounding set): an error naming it, not a warning.
+TEST(ChildFatalDeathTest, CapabilityTheHostCannotGrant) {
+  StrictPlan sp;
+  std::uint64_t resource = std::uint64_t{1} << CAP_SYS_RESOURCE;
+  sp.plan.cap_bounding = sp.plan.cap_permitted = sp.plan.cap_effective = resource;
+  const char* names[64] = {};
+  names[CAP_SYS_RESOURCE] = "CAP_SYS_RESOURCE";
+  sp.plan.cap_names = names;
+  EXPECT_EXIT(
+      {
+        FakeKernel k;
+        k.fail_if(SYS_prctl, 0, [](const FakeCall& c) {
+          return prctl_is(c, PR_CAPBSET_READ) && c.args[1] == CAP_SYS_RESOURCE;
+        });
+        run_steps(sp.plan);
+      },
+      testing::ExitedWithCode(1), "");
 }
 
 // Steps that cannot be recorded and run on: the init exits, and its report says why.

@@ -110,10 +110,16 @@ long FakeKernel::success(const FakeCall& call) {
     return 0;
   }
   if (nr == SYS_capget) {
-    std::memset(p1, 0, 2 * sizeof(__user_cap_data_struct));
+    auto* data = static_cast<__user_cap_data_struct*>(p1);
+    std::memset(data, 0, 2 * sizeof(__user_cap_data_struct));
+    for (int i = 0; i < 2; ++i) {
+      data[i].permitted = static_cast<std::uint32_t>(caps_ >> (32 * i));
+      data[i].effective = data[i].permitted;
+    }
     return 0;
   }
   if (nr == SYS_prctl && call.args[0] == PR_GET_NO_NEW_PRIVS) return 1;
+  if (nr == SYS_prctl && call.args[0] == PR_CAPBSET_READ) return 1;
   // A NULL program: the kernel checked the flags and stopped at the copy.
   if (nr == SYS_seccomp && call.args[2] == 0) return -EFAULT;
   if (nr == SYS_read) return 0;

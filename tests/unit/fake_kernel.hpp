@@ -35,6 +35,8 @@ class FakeKernel {
   void pass_fd(int fd) { real_fds_.push_back(fd); }
   // execve/execveat exit the process with this code instead (a forked whole-sequence test).
   void exit_at_exec(int code) { exec_exit_ = code; }
+  // The capabilities capget answers (permitted and effective); all of them by default, as root.
+  void caps(std::uint64_t mask) { caps_ = mask; }
   // Called, with the calls so far, right before exit_at_exec exits.
   void on_exec(void (*fn)(const FakeKernel&)) { on_exec_ = fn; }
 
@@ -60,6 +62,7 @@ class FakeKernel {
   std::vector<int> real_fds_;
   int next_fd_ = 100;
   int exec_exit_ = -1;
+  std::uint64_t caps_ = ~std::uint64_t{0};
   void (*on_exec_)(const FakeKernel&) = nullptr;
 };
 
