@@ -264,6 +264,7 @@ static std::vector<Hook> parse_hook_list(const json& v, const Path& p) {
     h.path = *path;
     h.args = opt_strings(v[i], "args", hp);
     h.env = opt_strings(v[i], "env", hp);
+    h.has_env = member(v[i], "env") != nullptr;
     if (const json* t = member(v[i], "timeout")) {
       int timeout = as_int(*t, hp / "timeout");
       if (timeout <= 0) fail(hp / "timeout", "must be greater than zero");

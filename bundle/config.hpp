@@ -122,6 +122,7 @@ struct Hook {
   std::string path;
   std::vector<std::string> args;
   std::vector<std::string> env;
+  bool has_env = false;  // "env" was given: without it the hook gets the runtime's environment
   std::optional<int> timeout;  // seconds
 };
 

@@ -1,8 +1,8 @@
 // config.json: the linux section (namespaces, id mappings, paths, sysctl, devices).
 #include <set>
 
-#include "bundle/config_sections.hpp"
 #include "base/error.hpp"
+#include "bundle/config_sections.hpp"
 
 namespace nyx {
 
@@ -87,6 +87,10 @@ std::map<std::string, std::string> parse_sysctl(const json& v, const Path& p,
     bool bad_name = key.empty() || key.find("..") != std::string::npos || key[0] == '.' ||
                     key[0] == '/' || key.find('\0') != std::string::npos;
     if (bad_name) fail(kp, "invalid sysctl name");
+    if (key == "kernel.hostname" || key == "kernel.domainname") {
+      fail(kp, "sysctl \"" + key + "\" is not allowed: it conflicts with the OCI \"" +
+                   key.substr(7) + "\" field");
+    }
     auto ns = sysctl_namespace(key);
     if (!ns) fail(kp, "sysctl is not namespaced; setting it would change the host");
     bool have = false;

@@ -1,7 +1,7 @@
 // config.json: linux.resources, checked so that out-of-range cgroup values are refused before
 // anything is created.
-#include "bundle/config_sections.hpp"
 #include "base/error.hpp"
+#include "bundle/config_sections.hpp"
 
 namespace nyx {
 

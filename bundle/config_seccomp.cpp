@@ -6,8 +6,8 @@
 #include <array>
 #include <cctype>
 
-#include "bundle/config_sections.hpp"
 #include "base/error.hpp"
+#include "bundle/config_sections.hpp"
 
 namespace nyx {
 

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "bundle/seccomp_groups.hpp"
 #include "base/error.hpp"
+#include "bundle/seccomp_groups.hpp"
 
 namespace nyx {
 

@@ -228,8 +228,11 @@ struct Cli {
     c->add_option("-c,--cap", exec.caps);
     c->add_flag("--no-new-privs", exec.no_new_privs);
     c->add_option("--preserve-fds", exec.preserve_fds);
-    c->add_option("--process-label,--apparmor,--cgroup,-g,--additional-gids", "ignored");
-    c->add_flag("--ignore-paused")->description("ignored");
+    c->add_option("--process-label", exec.process_label, "SELinux label of the process");
+    c->add_option("--apparmor", exec.apparmor, "AppArmor profile of the process");
+    c->add_option("--cgroup", exec.cgroups, "[CONTROLLERS:]PATH below the container's cgroup");
+    c->add_option("-g,--additional-gids", exec.additional_gids, "additional group ids");
+    c->add_flag("--ignore-paused", exec.ignore_paused, "exec in a paused container (it waits)");
     c->add_option("id", exec.id, "container ID")->required();
     c->add_option("command", exec.args, "the command and its arguments");
     c->callback([this] { action = [this] { return cmd_exec(global, exec); }; });
@@ -277,6 +280,18 @@ std::string_view command_to_build(const std::vector<std::string>& args) {
   return version ? "-" : "";
 }
 
+// `ps ID -e -x`: everything after the ID goes to ps(1), as with runc.
+std::vector<std::string> normalize_ps(std::vector<std::string> args, std::size_t i) {
+  for (++i; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") return args;
+    if (a.size() < 2 || a[0] != '-') break;
+    if (a == "-f" || a == "--format") ++i;
+  }
+  if (i + 1 < args.size()) args.insert(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, "--");
+  return args;
+}
+
 // Everything after exec's container ID is the command, options included (as with runc):
 // a "--" before the ID makes the parser take them all as positional.
 std::vector<std::string> normalize_exec(int argc, char** argv) {
@@ -299,6 +314,7 @@ std::vector<std::string> normalize_exec(int argc, char** argv) {
                                                     "--additional-gids"};
   std::vector<std::string> args(argv, argv + argc);
   std::size_t i = command_index(args);
+  if (i < args.size() && args[i] == "ps") return normalize_ps(std::move(args), i);
   if (i >= args.size() || args[i] != "exec") return args;
   for (++i; i < args.size(); ++i) {
     const std::string& a = args[i];

@@ -15,6 +15,7 @@
 
 #include "base/error.hpp"
 #include "base/files.hpp"
+#include "base/passwd.hpp"
 #include "hooks/hooks.hpp"
 #include "runtime/launch.hpp"
 #include "runtime/log.hpp"
@@ -77,6 +78,7 @@ class Creation {
   std::optional<ContainerDir> dir_;
   UniqueFd fifo_;  // the exec FIFO's fd number, reserved before the plan is built
   std::string created_time_;
+  std::string owner_;  // who created it, as `list` shows (runc)
   std::vector<HookRun> hook_runs_;
   bool committed_ = false;
 };
@@ -133,7 +135,7 @@ nlohmann::json Creation::base_state(const char* phase) const {
       {"rootfs", rootfs_},
       {"created", created_time_},
       {"annotations", cfg_.annotations},
-      {"owner", ""},
+      {"owner", owner_},
       {"exit", nullptr},
   };
   nlohmann::json nyx = {{"version", 1}, {"cgroups", launch_->cgroups().to_json()}};
@@ -145,6 +147,7 @@ nlohmann::json Creation::base_state(const char* phase) const {
 
 void Creation::prepare_state() {
   created_time_ = log::now_rfc3339();
+  owner_ = user_name(::geteuid());
   // The intent: what this create may make, written before it is made (crash recovery), and
   // there from the moment the directory appears.
   dir_.emplace(store_.create(opts_.id, base_state("creating")));
@@ -182,7 +185,8 @@ void Creation::write_recovery() const {
 }
 
 void Creation::on_hook_point() {
-  std::string text = public_state(base_state("creating"), "creating").dump();
+  // The hooks see the container as created (its init exists and waits), as crun says.
+  std::string text = public_state(base_state("created"), "created").dump();
   const Hooks& h = cfg_.hooks;
   run_hooks(h, HookPoint::Prestart, text, 0, true, hook_runs_);
   run_hooks(h, HookPoint::CreateRuntime, text, 0, true, hook_runs_);

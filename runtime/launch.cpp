@@ -156,7 +156,7 @@ void Launch::setup(const Linux* maps, std::optional<int> oom_score_adj) {
   if (!cgroups_.empty()) {
     // Outside its cgroups the container would run without the limits it was given.
     int err = cgroups_.join(init_.pid, cloned_into_cgroup_);
-    if (err != 0 && requested(Prim::Cgroups)) {
+    if (err != 0 && (requested(Prim::Cgroups) || in_.join)) {
       throw Error(object_, "cannot move the container process into its cgroups", err);
     }
     if (err != 0) events_.push_back(cgroup_event(err, kCgroupJoinFailed));

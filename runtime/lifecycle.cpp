@@ -17,6 +17,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <iostream>
+#include <sstream>
 
 #include "base/error.hpp"
 #include "base/files.hpp"
@@ -136,6 +137,20 @@ void run_poststart(const Hooks& hooks, nlohmann::json& state, std::vector<HookRu
     rec.push_back(r.to_json());
 }
 
+// startContainer hooks, in the container's namespaces, before the harness starts: a failing
+// one kills the container and is the command's error (`start` and `run` alike).
+void run_start_container(const Hooks& hooks, const ContainerDir& dir, const nlohmann::json& state,
+                         std::vector<HookRun>& runs) {
+  if (hooks.start_container.empty()) return;
+  try {
+    run_hooks(hooks, HookPoint::StartContainer, public_state(state, "created").dump(),
+              state.value("pid", 0), true, runs);
+  } catch (const Error&) {
+    kill_container(dir, &state);
+    throw;
+  }
+}
+
 // Orphans re-parented to us (no pid namespace) are reaped so nothing is left as a zombie.
 void reap_orphans() {
   int status = 0;
@@ -174,17 +189,8 @@ int cmd_start(const GlobalOptions& g, const std::string& id) {
                                           : "cannot start an already " + status + " container");
   }
   Hooks hooks = stored_hooks(state);
-  pid_t pid = state.value("pid", 0);
   std::vector<HookRun> runs;
-  if (!hooks.start_container.empty()) {
-    try {
-      run_hooks(hooks, HookPoint::StartContainer, public_state(state, "created").dump(), pid, true,
-                runs);
-    } catch (const Error&) {
-      kill_container(dir, &state);
-      throw;
-    }
-  }
+  run_start_container(hooks, dir, state, runs);
   UniqueFd fifo(::open(dir.fifo_path().c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fifo) throw_errno(container_object(id), "the init is not waiting to start");
   if (::write(fifo.get(), "0", 1) != 1) throw_errno(container_object(id), "cannot start");
@@ -208,9 +214,10 @@ int cmd_run(const GlobalOptions& g, RunOptions opts) {
   if (opts.detach) {
     CreatedContainer c = create_container(store, opts.create);
     c.keep();
+    std::vector<HookRun> runs;
+    run_start_container(c.config.hooks, *c.dir, c.state, runs);
     c.send(ParentMsg::Start);
     if (generated) print(opts.create.id + "\n");
-    std::vector<HookRun> runs;
     run_poststart(c.config.hooks, c.state, runs);
     if (!runs.empty()) c.dir->write_state(c.state);
     return 0;
@@ -220,8 +227,15 @@ int cmd_run(const GlobalOptions& g, RunOptions opts) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   CreatedContainer c = create_container(store, opts.create);
   c.dir->unlock();
-  c.send(ParentMsg::Start);
   std::vector<HookRun> runs;
+  try {
+    run_start_container(c.config.hooks, *c.dir, c.state, runs);
+  } catch (const Error&) {
+    c.dir->lock();
+    remove_container(*c.dir, &c.state);
+    throw;
+  }
+  c.send(ParentMsg::Start);
   run_poststart(c.config.hooks, c.state, runs);
   std::optional<double> timeout = opts.timeout_s ? opts.timeout_s : annotation_timeout(c.config);
   WaitResult res = wait_foreground(c.init, c.console_master.get(), timeout, signals,
@@ -325,17 +339,15 @@ struct ListEntry {
   std::string oci_version, id, status, bundle, rootfs, created, owner, error;
   pid_t pid = 0;
 
-  nlohmann::json to_json() const {
-    nlohmann::json j = {{"id", id}, {"pid", pid}, {"status", status}};
+  // runc's order: ociVersion, id, pid, status, bundle, rootfs, created, owner.
+  nlohmann::ordered_json to_json() const {
+    nlohmann::ordered_json j;
     if (!error.empty()) {
-      j["error"] = error;
+      j = {{"id", id}, {"pid", pid}, {"status", status}, {"error", error}};
       return j;
     }
-    j.update({{"ociVersion", oci_version},
-              {"bundle", bundle},
-              {"rootfs", rootfs},
-              {"created", created},
-              {"owner", owner}});
+    j = {{"ociVersion", oci_version}, {"id", id},         {"pid", pid},         {"status", status},
+         {"bundle", bundle},          {"rootfs", rootfs}, {"created", created}, {"owner", owner}};
     return j;
   }
 };
@@ -401,7 +413,7 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
 
 int cmd_list(const GlobalOptions& g, const std::string& format, bool quiet) {
   StateStore store(g.root);
-  nlohmann::json all = nlohmann::json::array();
+  nlohmann::ordered_json all = nlohmann::ordered_json::array();
   std::vector<std::vector<std::string>> rows = {
       {"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
   std::string ids;
@@ -451,6 +463,70 @@ int cmd_pause(const GlobalOptions& g, const std::string& id, bool pause) {
   return 0;
 }
 
+namespace {
+
+// The output of a command, or an Error naming it.
+std::string output_of(const std::vector<std::string>& argv) {
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) throw_errno("ps", "pipe");
+  UniqueFd rd(pipefd[0]);
+  UniqueFd wr(pipefd[1]);
+  std::vector<char*> cargv;
+  for (const auto& a : argv)
+    cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("ps", "fork");
+  if (pid == 0) {
+    ::dup2(wr.get(), 1);
+    ::execvp(cargv[0], cargv.data());
+    ::_exit(127);
+  }
+  wr.reset();
+  std::string out;
+  char buf[8192];
+  ssize_t n;
+  while ((n = ::read(rd.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) out.append(buf, static_cast<std::size_t>(n));
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw Error("ps", "`ps` exited with status " + std::to_string(exit_code_of(status)));
+  }
+  return out;
+}
+
+// ps(1)'s table with only the container's processes: the header, and the rows whose PID column
+// is one of `pids` (runc's ps).
+std::string ps_rows(const std::string& table, const std::vector<pid_t>& pids) {
+  std::stringstream in(table);
+  std::string header;
+  std::getline(in, header);
+  std::stringstream hs(header);
+  std::size_t column = 0;
+  bool found = false;
+  for (std::string word; hs >> word; ++column) {
+    if (word == "PID") {
+      found = true;
+      break;
+    }
+  }
+  if (!found) throw Error("ps", "no PID column in the output of ps");
+  std::string out = header + "\n";
+  for (std::string line; std::getline(in, line);) {
+    std::stringstream ls(line);
+    std::string word;
+    for (std::size_t i = 0; i <= column && ls >> word; ++i) {
+    }
+    pid_t pid = static_cast<pid_t>(std::strtol(word.c_str(), nullptr, 10));
+    if (std::find(pids.begin(), pids.end(), pid) != pids.end()) out += line + "\n";
+  }
+  return out;
+}
+
+}  // namespace
+
 int cmd_ps(const GlobalOptions& g, const std::string& id, const std::string& format,
            const std::vector<std::string>& ps_args) {
   StateStore store(g.root);
@@ -464,11 +540,10 @@ int cmd_ps(const GlobalOptions& g, const std::string& id, const std::string& for
     print(nlohmann::json(pids).dump() + "\n");
     return 0;
   }
-  (void)ps_args;  // a table of pids; `ps` options are not interpreted
-  std::string out = "PID\n";
-  for (pid_t p : pids)
-    out += std::to_string(p) + "\n";
-  print(out);
+  std::vector<std::string> argv = {"ps"};
+  if (ps_args.empty()) argv.emplace_back("-ef");
+  argv.insert(argv.end(), ps_args.begin(), ps_args.end());
+  print(ps_rows(output_of(argv), pids));
   return 0;
 }
 
