@@ -19,7 +19,9 @@
 namespace nyx {
 
 struct MountStep {
-  const char* source = nullptr;   // host path for binds, filesystem source otherwise
+  const char* source = nullptr;   // binds: /proc/self/fd/N of the source; else the fs source
+  const char* origin = nullptr;   // the config's source, for errors
+  int tree = -1;                  // binds: a detached copy of the source (open_tree), moved in
   const char* target = nullptr;   // relative to the rootfs ("dev/pts")
   const char* fstype = nullptr;   // nullptr for binds
   const char* data = nullptr;     // filesystem options, or nullptr
@@ -111,6 +113,11 @@ struct ChildPlan {
   bool mounts = false;                 // the container has a mount namespace of its own
   const char* rootfs = nullptr;        // absolute host path
   unsigned long root_propagation = 0;  // applied to "/" first (MS_SLAVE|MS_REC by default)
+  // Applied to the new root after the root change: an unbindable tree cannot be bind-mounted
+  // from, so rootfsPropagation "unbindable" comes last (0: nothing).
+  unsigned long root_propagation_after = 0;
+  // A read-only tmpfs /dev is filled first and made read-only after: these flags (0: no).
+  unsigned long dev_readonly_remount = 0;
   std::span<const MountStep> mount_steps;
   bool setup_dev = false;     // default device nodes and links in a tmpfs /dev
   bool bind_devices = false;  // user namespace: bind host nodes instead of mknod
@@ -142,6 +149,7 @@ struct ChildPlan {
   std::span<const gid_t> groups;
   int umask = 022;
   const char* cwd = "/";
+  const char* cwd_in_root = nullptr;  // create: the cwd relative to the rootfs, made when missing
 
   // Confine
   const sock_fprog* seccomp = nullptr;

@@ -68,6 +68,7 @@ struct PlanStorage {
   std::vector<const char*> envp;
   std::vector<int> keep_fds;
   std::vector<int> preserved;
+  std::vector<UniqueFd> fds;  // opened by the parent for the child (bind sources)
   std::vector<const char*> cap_names;
   std::vector<sock_filter> seccomp_code;
   sock_fprog seccomp_prog{};

@@ -250,5 +250,99 @@ TEST(RuncCompat, HostnameSysctlsConflictWithTheHostnameField) {
   EXPECT_NE(r.err.find("conflicts with the OCI \"hostname\" field"), std::string::npos) << r.err;
 }
 
+// HOME from the container's /etc/passwd when the process has none; "/" for an unknown user.
+TEST(RuncCompat, HomeComesFromTheContainersPasswd) {
+  Sandbox sb;
+  json cfg = runc_like_config({"/bin/sh", "-c", "echo $HOME"});
+  cfg["process"]["env"] = {"PATH=/bin"};
+  sb.write_config(cfg);
+  Result r = sb.nyx({"run", "--bundle", sb.bundle, sb.id("home")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "/root\n");
+  cfg["process"]["user"] = {{"uid", 4242}, {"gid", 4242}};
+  sb.write_config(cfg);
+  r = sb.nyx({"run", "--bundle", sb.bundle, sb.id("home")});
+  EXPECT_EQ(r.out, "/\n");
+}
+
+// The cwd is entered before the user switch (a directory only root may enter still works, as
+// with runc), and a missing one is made.
+TEST(RuncCompat, CwdEnteredBeforeTheUserSwitchAndMadeWhenMissing) {
+  Sandbox sb;
+  std::string rootfs = sb.dir + "/rootfs";
+  make_rootfs(rootfs);
+  ::mkdir((rootfs + "/private").c_str(), 0700);
+  json cfg = runc_like_config({"/bin/sh", "-c", "pwd"});
+  cfg["root"]["path"] = rootfs;
+  cfg["process"]["user"] = {{"uid", 1000}, {"gid", 1000}};
+  cfg["process"]["cwd"] = "/private";
+  sb.write_config(cfg);
+  Result r = sb.nyx({"run", "--bundle", sb.bundle, sb.id("cwd")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "/private\n");
+  cfg["process"]["cwd"] = "/does/not/exist";
+  sb.write_config(cfg);
+  r = sb.nyx({"run", "--bundle", sb.bundle, sb.id("cwd")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "/does/not/exist\n");
+}
+
+// A read-only /dev still gets its nodes and links (/dev/null, /dev/ptmx), then is read-only.
+TEST(RuncCompat, ReadOnlyDevGetsItsNodesFirst) {
+  Sandbox sb;
+  json cfg = runc_like_config(
+      {"/bin/sh", "-c", "echo x > /dev/null && test -e /dev/ptmx && touch /dev/new; echo $?"});
+  for (auto& m : cfg["mounts"]) {
+    if (m["destination"] == "/dev") m["options"].push_back("ro");
+  }
+  sb.write_config(cfg);
+  Result r = sb.nyx({"run", "--bundle", sb.bundle, sb.id("rodev")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "1\n");  // the nodes work, and nothing new can be made
+}
+
+TEST(RuncCompat, UnbindableRootPropagation) {
+  Sandbox sb;
+  json cfg = runc_like_config({"/bin/sh", "-c", "awk '$5 == \"/\"' /proc/self/mountinfo"});
+  cfg["linux"]["rootfsPropagation"] = "unbindable";
+  sb.write_config(cfg);
+  Result r = sb.nyx({"run", "--bundle", sb.bundle, sb.id("unb")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("unbindable"), std::string::npos) << r.out;
+}
+
+TEST(RuncCompat, SelinuxLabelsRefusedWithoutSelinux) {
+  if (::access("/sys/fs/selinux/enforce", F_OK) == 0) GTEST_SKIP() << "this host has SELinux";
+  Sandbox sb;
+  json cfg = runc_like_config({"/bin/true"});
+  cfg["linux"]["mountLabel"] = "system_u:object_r:container_file_t:s0";
+  sb.write_config(cfg);
+  Result r = sb.nyx({"run", "--bundle", sb.bundle, sb.id("lbl")});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("linux.mountLabel: SELinux is not enabled on this host"), std::string::npos)
+      << r.err;
+}
+
+// A bind source under a directory only the host's root may enter: the runtime opens it, so a
+// container whose root is an unprivileged host user still gets the mount (runc), and a mount
+// that cannot be made is an error, never a container without it.
+TEST(RuncCompat, BindSourceTheUserNamespaceCannotReach) {
+  Sandbox sb;
+  std::string hidden = sb.dir + "/hidden";
+  ::mkdir(hidden.c_str(), 0700);
+  ::mkdir((hidden + "/data").c_str(), 0755);
+  std::ofstream(hidden + "/data/file") << "reachable\n";
+  ::chmod((hidden + "/data/file").c_str(), 0644);
+  json cfg = strict_config({"/bin/nyx-probe", "cat", "/mnt/file"});
+  cfg["mounts"].push_back({{"destination", "/mnt"},
+                           {"type", "bind"},
+                           {"source", hidden + "/data"},
+                           {"options", {"rbind", "ro"}}});
+  sb.write_config(cfg);
+  Result r = sb.nyx({"run", "--bundle", sb.bundle, sb.id("bind")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("reachable"), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace nyx::test
