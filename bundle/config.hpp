@@ -105,6 +105,8 @@ struct Seccomp {
   std::vector<std::string> architectures;
   std::vector<std::string> flags;
   std::string listener_path;
+  std::string listener_metadata;
+  bool notify = false;  // some rule is SCMP_ACT_NOTIFY
   std::vector<SeccompRule> syscalls;
 };
 

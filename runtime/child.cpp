@@ -20,7 +20,6 @@
 #include <climits>
 #include <cstring>
 
-#include "base/fd_passing.hpp"
 #include "runtime/child_context.hpp"
 #include "runtime/primitive_ops.hpp"
 #include "runtime/primitives/capabilities.hpp"
@@ -90,15 +89,6 @@ void run_stage(ChildContext& c, Stage stage) {
 
 // ---- stdio ----------------------------------------------------------------------------------
 
-void send_fd(ChildContext& c, int fd) {
-  c.report.kind = ChildMsg::Console;
-  FdMessage m;
-  fd_message(m, &c.report, sizeof c.report, fd);
-  long rc = sys::call(SYS_sendmsg, c.plan.sock, &m.msg, 0);
-  c.report.kind = ChildMsg::Report;
-  if (rc < 0) c.fatal("process.terminal: cannot send the pty", -rc);
-}
-
 void bind_console(int master) {
   unsigned n = 0;
   if (sys::call(SYS_ioctl, master, TIOCGPTN, &n) != 0) return;
@@ -128,7 +118,9 @@ void open_terminal(ChildContext& c) {
   // The pty is the process user's, as runc gives it (its group stays devpts' tty group).
   sys::call(SYS_fchown, slave, c.plan.uid, -1);
   if (t.console_mount) bind_console(static_cast<int>(master));
-  send_fd(c, static_cast<int>(master));
+  if (!c.send_fd(ChildMsg::Console, static_cast<int>(master))) {
+    c.fatal("process.terminal: cannot send the pty", EPIPE);
+  }
   child::close_fd(static_cast<int>(master));
   sys::call(SYS_setsid);
   if (long rc = sys::call(SYS_ioctl, slave, TIOCSCTTY, 0); rc < 0)

@@ -164,7 +164,14 @@ struct ChildPlan {
 };
 
 // Messages between parent and child over the status socket.
-enum class ChildMsg : std::uint32_t { Report = 1, HookPoint = 2, Pid = 3, Fatal = 4, Console = 5 };
+enum class ChildMsg : std::uint32_t {
+  Report = 1,
+  HookPoint = 2,
+  Pid = 3,
+  Fatal = 4,
+  Console = 5,          // carries the pty master
+  SeccompListener = 6,  // carries the seccomp listener fd (SCMP_ACT_NOTIFY)
+};
 enum class ParentMsg : char { Go = 'G', Continue = 'C', Start = 'S', Keep = 'K' };
 
 // One step's result. The child appends one per step it runs (and the parent one per event it

@@ -31,6 +31,8 @@ class ChildContext {
   void record(Prim p, int err, std::uint16_t what = 0, std::int64_t value = 0);
   // Sends the report as a message of `kind`; false when the parent is gone.
   bool send(ChildMsg kind);
+  // The same, passing `fd` along (SCM_RIGHTS).
+  bool send_fd(ChildMsg kind, int fd);
   // Reports an error that makes running the harness impossible, and exits. The message gets
   // the error's text appended unless it already says it (`explained`).
   [[noreturn]] void fatal(const char* msg, int err, bool explained = false);

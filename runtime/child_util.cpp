@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/fd_passing.hpp"
 #include "runtime/child_context.hpp"
 #include "runtime/syscalls.hpp"
 
@@ -46,6 +47,16 @@ bool ChildContext::send(ChildMsg kind) {
   do {
     n = sys::call(SYS_write, plan.sock, &report, sizeof report);
   } while (n == -EINTR);
+  report.kind = saved;
+  return n == static_cast<long>(sizeof report);
+}
+
+bool ChildContext::send_fd(ChildMsg kind, int fd) {
+  ChildMsg saved = report.kind;
+  report.kind = kind;
+  FdMessage m;
+  fd_message(m, &report, sizeof report, fd);
+  long n = sys::call(SYS_sendmsg, plan.sock, &m.msg, 0);
   report.kind = saved;
   return n == static_cast<long>(sizeof report);
 }

@@ -19,6 +19,7 @@
 #include "hooks/hooks.hpp"
 #include "runtime/launch.hpp"
 #include "runtime/log.hpp"
+#include "runtime/seccomp_agent.hpp"
 #include "runtime/terminal.hpp"
 
 namespace nyx {
@@ -216,6 +217,13 @@ CreatedContainer Creation::run() {
   launch_->talk([this] { on_hook_point(); }, [this](pid_t) { write_recovery(); });
   for (const auto& f : launch_->check_outcome())
     log::warn(container_object(opts_.id) + ": " + f);
+  if (UniqueFd listener = launch_->take_seccomp_listener()) {
+    const Seccomp& sc = *cfg_.linux.seccomp;
+    nlohmann::json oci = public_state(base_state("creating"), "creating");
+    oci.erase("hardening");
+    send_to_seccomp_agent(sc.listener_path, sc.listener_metadata, launch_->pid(), oci,
+                          listener.get());
+  }
 
   nlohmann::json state = base_state("created");
   state["hardening"] = hardening_json(launch_->outcome(), enforce_, opts_.ablation.names());

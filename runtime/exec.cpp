@@ -17,6 +17,7 @@
 #include "runtime/foreground.hpp"
 #include "runtime/launch.hpp"
 #include "runtime/log.hpp"
+#include "runtime/seccomp_agent.hpp"
 #include "runtime/terminal.hpp"
 
 namespace nyx {
@@ -238,6 +239,12 @@ int cmd_exec(const GlobalOptions& g, const ExecOptions& o) {
   for (const auto& f : launch.check_outcome())
     log::warn(container_object(o.id) + ": exec: " + f);
   pid_t pid = launch.pid();
+  if (UniqueFd listener = launch.take_seccomp_listener()) {
+    const Seccomp& sc = *cfg.linux.seccomp;
+    nlohmann::json oci = public_state(t.state, container_status(*t.dir, t.state));
+    oci.erase("hardening");
+    send_to_seccomp_agent(sc.listener_path, sc.listener_metadata, pid, oci, listener.get());
+  }
   record_exec(store, o.id, pid, cfg.process->args,
               hardening_json(launch.outcome(), t.enforce, t.ablation.names()));
   if (!o.pid_file.empty()) write_pid_file(o.pid_file, pid);

@@ -214,6 +214,9 @@ void Launch::talk(const std::function<void()>& on_hook_point,
       case ChildMsg::Console:
         console_.reset(fd);
         break;
+      case ChildMsg::SeccompListener:
+        seccomp_listener_.reset(fd);
+        break;
       case ChildMsg::Fatal:
         // The child's message already says what failed, in the words engines look for.
         throw Error(object_, report_.fatal_msg);
