@@ -64,6 +64,29 @@ struct RlimitStep {
   Prim prim = Prim::Rlimits;
 };
 
+// One Landlock path rule (runtime/primitives/landlock.cpp): opened in the child after the root
+// change, O_PATH and inside the root, so a rule can only ever name the container's files.
+struct LandlockPathStep {
+  const char* path = nullptr;  // relative to the container root; "." is the root itself
+  std::uint64_t access = 0;    // allowed rights (within the handled ones; files get file rights)
+  bool harness_root = false;   // "/" as the harness will see it (the host's with root ablated)
+};
+
+struct LandlockPortStep {
+  std::uint64_t port = 0;
+  std::uint64_t access = 0;
+};
+
+struct LandlockPlan {
+  int abi = 0;  // the kernel's Landlock ABI, probed by the parent; 0: nothing to do
+  std::uint64_t handled_fs = 0;
+  std::uint64_t handled_net = 0;
+  std::uint64_t scoped = 0;
+  std::span<const LandlockPathStep> rules;
+  std::span<const LandlockPortStep> ports;
+  bool strict = false;  // disableBestEffort: a rule whose path is missing fails the primitive
+};
+
 enum class RootMethod : std::uint8_t { None, PivotRoot, Chroot };
 
 struct TerminalPlan {
@@ -138,6 +161,7 @@ struct ChildPlan {
   const char* cwd = "/";
 
   // Confine
+  LandlockPlan landlock;
   const sock_fprog* seccomp = nullptr;
   unsigned seccomp_flags = 0;
 

@@ -19,6 +19,7 @@ class ChildContext {
   ChildReport& report;
   int rootfd = -1;  // an O_PATH fd of the rootfs, from the mounts to the root change
   int exe_fd = -1;  // root ablated: the harness binary, opened inside the rootfs
+  int landlock_fd = -1;  // the ruleset, made and filled before the report, enforced at commit
   char exe[PATH_MAX] = "";
   std::uint64_t kept_inheritable = 0;  // for a deferred capability drop without configured sets
   std::uint32_t ready_mask = 0;        // Confine rows whose check passed: their commit runs
@@ -74,6 +75,9 @@ unsigned long locked_flags(int fd);
 int remount_at(int rootfd, const char* rel, bool strict, unsigned long flags, bool keep_locked);
 
 int close_fd(int fd);
+// The kernel will let this process load a filter or restrict itself: no_new_privs is set, or
+// CAP_SYS_ADMIN is effective (seccomp, Landlock).
+bool may_confine_self();
 long write_all(int fd, const void* data, std::size_t len);
 
 }  // namespace child
