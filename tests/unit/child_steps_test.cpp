@@ -50,7 +50,7 @@ struct StrictPlan {
   const char* envp[1] = {nullptr};
   sock_filter code[1] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
   sock_fprog prog{1, code};
-  LandlockPathStep landlock_rules[3] = {{".", 0xd, true}, {"tmp", 0xf7bf, false}, {"srv", 0x4, false}};
+  LandlockPathStep landlock_rules[3] = {{".", 0xd, true}, {"run", 0xf7bf, false}, {"srv", 0x4, false}};
   LandlockPortStep landlock_ports[1] = {{8080, 1}};
 
   StrictPlan() {
@@ -285,7 +285,7 @@ TEST(ChildSteps, LandlockSkipsMissingPathsAndAddsTheExecutable) {
   Outcome o = run_steps(sp.plan);
   EXPECT_EQ(o[Prim::Landlock].status, PrimStatus::Applied);
   EXPECT_EQ(o[Prim::Landlock].detail["rulesSkipped"], 1);
-  // "." and "tmp", the port, the executable.
+  // "." and "run", the port, the executable.
   EXPECT_EQ(o[Prim::Landlock].detail["rules"], 4);
   EXPECT_EQ(k.count(SYS_landlock_add_rule), 4u);
   EXPECT_EQ(k.count(SYS_landlock_restrict_self), 0u);  // only after the start
