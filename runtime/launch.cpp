@@ -13,6 +13,7 @@
 
 #include "base/error.hpp"
 #include "base/fd_passing.hpp"
+#include "runtime/causes.hpp"
 #include "runtime/primitives/cgroups.hpp"
 #include "runtime/primitives/namespaces.hpp"
 
@@ -223,7 +224,7 @@ void Launch::talk(const std::function<void()>& on_hook_point,
         std::size_t count = std::min<std::size_t>(report_.count, kMaxReportEntries);
         std::vector<ParentEvent> events = bp_.events;
         events.insert(events.end(), events_.begin(), events_.end());
-        outcome_ = merge_outcome(bp_.planned, events, {report_.entries, count});
+        outcome_ = merge_outcome(bp_.planned, events, {report_.entries, count}, host_diagnose());
         return;
       }
     }
