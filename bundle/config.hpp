@@ -216,6 +216,10 @@ struct Config {
   std::string sha256;  // hex digest of the bytes load_config read ("" when not from a file)
 };
 
+// Which namespace makes a sysctl safe to set for one container only (runc's rule); nullopt for
+// one that is not namespaced.
+std::optional<NsType> sysctl_namespace(std::string_view key);
+
 // Largest config.json nyx reads; larger files are refused before parsing.
 inline constexpr std::size_t kMaxConfigBytes = 16u << 20;
 

@@ -236,6 +236,13 @@ Cause rlimits_cause(const Failure& f, const HostView& host) {
 }
 
 Cause sysctl_cause(const Failure& f, const HostView& host) {
+  if (f.what == 1 && !f.note.empty()) {  // its namespace was refused: not written
+    auto ns = sysctl_namespace(f.note);
+    std::string name = ns ? std::string(ns_type_name(*ns)) : "its";
+    return cause("sysctl_namespace_refused",
+                 std::string(f.note) + " was not written: the container's " + name +
+                     " namespace could not be created, and writing it would change the host's");
+  }
   if (f.err == EROFS || host.readonly("/proc/sys")) {
     return cause("proc_sys_readonly",
                  "/proc/sys is mounted read-only (as in a container that protects it), so the "
