@@ -63,6 +63,15 @@ json runc_like_config(const std::vector<std::string>& args);
 json strict_config(const std::vector<std::string>& args,
                    const std::vector<std::string>& spec_flags = {});
 
+// Every state (`state ID` in JSON) and --report file the tests saw through run(), kept to be
+// validated against docs/state.schema.json when the test binary ends (state_schema.cpp); the
+// escape matrix asks at its end.
+void remember_state(const json& state);
+void remember_states_of(const std::vector<std::string>& argv, const Result& r);
+// Runs scripts/validate-states.py over the remembered states (and forgets them): "" when every
+// one is valid, else what is wrong.
+std::string validate_remembered_states();
+
 std::vector<json> json_lines(const std::string& text);
 // The first line whose "step" is `step`; a null json when there is none.
 json step(const std::vector<json>& lines, const std::string& name);
