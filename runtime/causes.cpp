@@ -405,11 +405,6 @@ std::optional<Cause> seccomp_blocker(const HostView& host) {
   if (status && status->find("\nSeccomp:") == std::string::npos) {
     return cause("seccomp_unsupported", "the kernel has no seccomp (built without CONFIG_SECCOMP)");
   }
-  if (status && status->find("\nSeccomp_filters:") == std::string::npos &&
-      status->find("\nSeccomp:") != std::string::npos) {
-    return cause("seccomp_unsupported",
-                 "the kernel has no seccomp filters (built without CONFIG_SECCOMP_FILTER)");
-  }
   return std::nullopt;
 }
 
