@@ -89,8 +89,12 @@ TEST(CauseDiagnosis, SeccompMissingFromTheKernel) {
   FakeHost h;
   h.files["/proc/self/status"] = "Name:\tnyx\nNoNewPrivs:\t0";
   EXPECT_EQ(diagnose(Prim::Seccomp, EINVAL, 0, 0, {}, h).code, "seccomp_unsupported");
-  h.files["/proc/self/status"] = "Name:\tnyx\nSeccomp:\t0";
+  // The kernel has seccomp, the runtime's own filter hides it.
+  h.files["/proc/self/status"] = "Name:\tnyx\nSeccomp:\t2\nSeccomp_filters:\t1";
   EXPECT_EQ(diagnose(Prim::Seccomp, EINVAL, 0, 0, {}, h).code, "seccomp_unsupported");
+  // It has seccomp and takes filters from the runtime: EINVAL is about the filter.
+  h.files["/proc/self/status"] = "Name:\tnyx\nSeccomp:\t0";
+  EXPECT_EQ(diagnose(Prim::Seccomp, EINVAL, 0, 0, {}, h).code, "seccomp_flag_unsupported");
   EXPECT_EQ(diagnose(Prim::Seccomp, EACCES, 0, 0, {}, h).code, "no_new_privs_or_sys_admin");
 }
 
