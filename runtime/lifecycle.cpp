@@ -284,8 +284,9 @@ int cmd_state(const GlobalOptions& g, const std::string& id, const std::string& 
     throw Error(e.object(), e.cause() + damage_note(dir));
   }
   if (!state) throw Error(container_object(id), "does not exist");
-  nlohmann::json pub = public_state(*state, container_status(dir, *state));
-  print(format == "table" ? record_table(pub, want_color()) : pub.dump(2) + "\n");
+  // Ordered as the record is: the sequence of primitives, OCI fields first.
+  nlohmann::ordered_json pub = public_state(*state, container_status(dir, *state));
+  print(format == "table" ? record_table(nlohmann::json(pub), want_color()) : pub.dump(2) + "\n");
   return 0;
 }
 

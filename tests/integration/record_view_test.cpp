@@ -50,6 +50,9 @@ TEST(RecordView, TableOfALiveContainerAndTheJsonDefault) {
       << t.out;
   Result j = sb.nyx({"state", id});
   EXPECT_EQ(json::parse(j.out)["status"], "created");
+  // The JSON keeps the record's order (OCI fields first, "status" before "hardening").
+  EXPECT_EQ(j.out.rfind("{\n  \"ociVersion\"", 0), 0u) << j.out;
+  EXPECT_LT(j.out.find("\"status\""), j.out.find("\"hardening\""));
   Result both = sb.nyx({"state", "--file", "/dev/null", id});
   EXPECT_EQ(both.status, 1);
   sb.nyx({"delete", "--force", id});
