@@ -67,6 +67,8 @@ std::vector<std::string> parse_abs_paths(const json& obj, std::string_view key, 
   return paths;
 }
 
+}  // namespace
+
 // Which namespace makes a sysctl safe to set for one container only (runc's rule).
 std::optional<NsType> sysctl_namespace(std::string_view key) {
   if (key.rfind("net.", 0) == 0) return NsType::Network;
@@ -77,6 +79,8 @@ std::optional<NsType> sysctl_namespace(std::string_view key) {
   if (key == "kernel.hostname" || key == "kernel.domainname") return NsType::Uts;
   return std::nullopt;
 }
+
+namespace {
 
 std::map<std::string, std::string> parse_sysctl(const json& v, const Path& p,
                                                 const std::vector<Namespace>& namespaces) {

@@ -71,6 +71,29 @@ struct RlimitStep {
   const char* name = nullptr;  // "RLIMIT_NOFILE", for errors
 };
 
+// One Landlock path rule (runtime/primitives/landlock.cpp): opened in the child after the root
+// change, O_PATH and inside the root, so a rule can only ever name the container's files.
+struct LandlockPathStep {
+  const char* path = nullptr;  // relative to the container root; "." is the root itself
+  std::uint64_t access = 0;    // allowed rights (within the handled ones; files get file rights)
+  bool harness_root = false;   // "/" as the harness will see it (the host's with root ablated)
+};
+
+struct LandlockPortStep {
+  std::uint64_t port = 0;
+  std::uint64_t access = 0;
+};
+
+struct LandlockPlan {
+  int abi = 0;  // the kernel's Landlock ABI, probed by the parent; 0: nothing to do
+  std::uint64_t handled_fs = 0;
+  std::uint64_t handled_net = 0;
+  std::uint64_t scoped = 0;
+  std::span<const LandlockPathStep> rules;
+  std::span<const LandlockPortStep> ports;
+  bool strict = false;  // disableBestEffort: a rule whose path is missing fails the primitive
+};
+
 enum class RootMethod : std::uint8_t { None, PivotRoot, Chroot };
 
 struct TerminalPlan {
@@ -152,6 +175,7 @@ struct ChildPlan {
   const char* cwd_in_root = nullptr;  // create: the cwd relative to the rootfs, made when missing
 
   // Confine
+  LandlockPlan landlock;
   const sock_fprog* seccomp = nullptr;
   unsigned seccomp_flags = 0;
 
@@ -195,6 +219,9 @@ struct ChildReport {
   StepEntry entries[kMaxReportEntries] = {};
   std::int32_t pid = 0;  // ChildMsg::Pid: the container init, seen from the parent
   std::int32_t fatal_errno = 0;
+  // The step a Fatal message is about, for the parent to name its cause: the entry's fields.
+  bool fatal_has_step = false;
+  StepEntry fatal_step;
   char fatal_msg[480] = {};
 };
 

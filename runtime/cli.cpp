@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "base/error.hpp"
+#include "runtime/doctor.hpp"
 #include "runtime/exec.hpp"
 #include "runtime/lifecycle.hpp"
 #include "runtime/log.hpp"
@@ -50,6 +51,9 @@ struct Cli {
   bool all = false;
   bool force = false;
   std::string format = "table";
+  std::string state_format = "json";
+  std::string state_file;
+  std::string doctor_bundle;
   bool quiet = false;
   std::vector<std::string> ps_args;
   std::string resources;
@@ -163,8 +167,25 @@ struct Cli {
     if (CLI::App* c = sub("start", "start a created container")) {
       c->callback([this] { action = [this] { return cmd_start(global, id); }; });
     }
-    if (CLI::App* c = sub("state", "print the state of a container")) {
-      c->callback([this] { action = [this] { return cmd_state(global, id); }; });
+    if (CLI::App* c = sub("state", "print the state of a container", false)) {
+      c->add_option("id", id, "container ID");
+      c->add_option("-f,--format", state_format, "json, or table for a person")
+          ->check(CLI::IsMember({"table", "json"}));
+      c->add_option("--file", state_file, "a saved state or --report file instead (- for stdin)");
+      c->callback([this] {
+        action = [this] {
+          if (id.empty() == state_file.empty()) {
+            throw Error("state", "needs a container ID or --file, not both");
+          }
+          return cmd_state(global, id, state_format, state_file);
+        };
+      });
+    }
+    if (CLI::App* c = sub("doctor", "what on this host would block each primitive", false)) {
+      c->add_option("-b,--bundle", doctor_bundle, "bundle directory (default: the strict profile)");
+      c->add_option("-f,--format", format, "table or json")
+          ->check(CLI::IsMember({"table", "json"}));
+      c->callback([this] { action = [this] { return cmd_doctor(doctor_bundle, format); }; });
     }
     if (CLI::App* c = sub("kill", "send a signal to a container")) {
       c->add_flag("-a,--all", all, "signal every process of the container");
@@ -266,7 +287,7 @@ std::size_t command_index(const std::vector<std::string>& args) {
 std::string_view command_to_build(const std::vector<std::string>& args) {
   static const std::set<std::string_view> kCommands = {
       "spec",  "create", "run", "start",  "state",  "kill",     "delete", "list",
-      "pause", "resume", "ps",  "update", "events", "features", "exec"};
+      "pause", "resume", "ps",  "update", "events", "features", "exec",   "doctor"};
   std::size_t i = command_index(args);
   if (i < args.size()) {
     auto it = kCommands.find(args[i]);

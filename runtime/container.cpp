@@ -12,11 +12,13 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 
 #include "base/error.hpp"
 #include "base/files.hpp"
 #include "base/passwd.hpp"
 #include "hooks/hooks.hpp"
+#include "runtime/causes.hpp"
 #include "runtime/launch.hpp"
 #include "runtime/log.hpp"
 #include "runtime/seccomp_agent.hpp"
@@ -159,7 +161,9 @@ void Creation::prepare_state() {
   if (launch_->requested(Prim::Cgroups)) {
     for (const ParentEvent& e : events) {
       if (e.entry.status == PrimStatus::Failed) {
-        throw Error("linux.resources", "cannot apply " + e.note, e.entry.err);
+        Cause c = diagnose(Prim::Cgroups, e.entry.err, e.entry.what, e.entry.value, e.note);
+        throw Error("linux.resources",
+                    "cannot apply " + e.note + ": " + std::strerror(e.entry.err) + cause_suffix(c));
       }
     }
   }

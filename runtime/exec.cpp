@@ -109,6 +109,10 @@ Config exec_config(const Config& container, Process process, pid_t init) {
         {n.type, "/proc/" + std::to_string(init) + "/ns/" + ns_file(n.type)});
   }
   c.linux.seccomp = container.linux.seccomp;
+  // Not mounted again (the mounts row plans nothing for a join): Landlock derives its rules
+  // from them, so an exec'd process is confined like the init.
+  c.mounts = container.mounts;
+  c.linux.devices = container.linux.devices;
   c.annotations = container.annotations;
   return c;
 }

@@ -13,6 +13,7 @@
 
 #include "base/error.hpp"
 #include "base/fd_passing.hpp"
+#include "runtime/causes.hpp"
 #include "runtime/primitives/cgroups.hpp"
 #include "runtime/primitives/namespaces.hpp"
 
@@ -217,14 +218,22 @@ void Launch::talk(const std::function<void()>& on_hook_point,
       case ChildMsg::SeccompListener:
         seccomp_listener_.reset(fd);
         break;
-      case ChildMsg::Fatal:
-        // The child's message already says what failed, in the words engines look for.
-        throw Error(object_, report_.fatal_msg);
+      case ChildMsg::Fatal: {
+        // The child's message already says what failed, in the words engines look for; the
+        // cause, found on this host, follows.
+        std::string msg = report_.fatal_msg;
+        if (report_.fatal_has_step) {
+          const StepEntry& e = report_.fatal_step;
+          msg += cause_suffix(
+              diagnose(Failure{e.prim, e.err, e.what, e.value, {}, bp_.planned[e.prim]}));
+        }
+        throw Error(object_, msg);
+      }
       case ChildMsg::Report: {
         std::size_t count = std::min<std::size_t>(report_.count, kMaxReportEntries);
         std::vector<ParentEvent> events = bp_.events;
         events.insert(events.end(), events_.begin(), events_.end());
-        outcome_ = merge_outcome(bp_.planned, events, {report_.entries, count});
+        outcome_ = merge_outcome(bp_.planned, events, {report_.entries, count}, host_diagnose());
         return;
       }
     }

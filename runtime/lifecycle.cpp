@@ -25,6 +25,7 @@
 #include "hooks/hooks.hpp"
 #include "runtime/foreground.hpp"
 #include "runtime/log.hpp"
+#include "runtime/record_view.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/terminal.hpp"
 
@@ -75,6 +76,19 @@ std::string damage_note(const ContainerDir& dir) {
   return alive ? "; its init (pid " + std::to_string(pid) + ") is still running: `delete --force " +
                      dir.id() + "` removes it"
                : "; its init is gone";
+}
+
+// A saved state or --report file, at most 16 MiB (a record is a few KiB).
+std::string read_saved(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd) throw_errno("--file", "\"" + path + "\"");
+  std::string text;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd.get(), buf, sizeof buf)) > 0 && text.size() < (16u << 20))
+    text.append(buf, static_cast<std::size_t>(n));
+  if (n < 0) throw_errno("--file", "\"" + path + "\"");
+  return text;
 }
 
 void print(const std::string& text) {
@@ -266,7 +280,15 @@ int cmd_run(const GlobalOptions& g, RunOptions opts) {
   return code;
 }
 
-int cmd_state(const GlobalOptions& g, const std::string& id) {
+int cmd_state(const GlobalOptions& g, const std::string& id, const std::string& format,
+              const std::string& file) {
+  if (!file.empty()) {
+    std::string text =
+        file == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {}) : read_saved(file);
+    nlohmann::json saved = json_reader::parse_strict(text, file);
+    print(format == "table" ? record_table(saved, want_color()) : saved.dump(2) + "\n");
+    return 0;
+  }
   StateStore store(g.root);
   ContainerDir dir = must_open(store, id, false);
   std::optional<nlohmann::json> state;
@@ -276,7 +298,9 @@ int cmd_state(const GlobalOptions& g, const std::string& id) {
     throw Error(e.object(), e.cause() + damage_note(dir));
   }
   if (!state) throw Error(container_object(id), "does not exist");
-  print(public_state(*state, container_status(dir, *state)).dump(2) + "\n");
+  // Ordered as the record is: the sequence of primitives, OCI fields first.
+  nlohmann::ordered_json pub = public_state(*state, container_status(dir, *state));
+  print(format == "table" ? record_table(nlohmann::json(pub), want_color()) : pub.dump(2) + "\n");
   return 0;
 }
 

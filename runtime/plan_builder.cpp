@@ -119,8 +119,9 @@ void finish(PlanBuilder& b) {
   plan.wait_for_go = b.out.ns.new_user || b.in.cgroup_join_by_pid;
   // Loading a filter without no_new_privs needs CAP_SYS_ADMIN: the init keeps it until the
   // loads are done, and drops to the configured sets as the last step before execve.
-  bool loads = plan.seccomp != nullptr;
+  bool loads = plan.seccomp != nullptr || (plan.landlock.abi > 0 && plan.wants(Prim::Landlock));
   plan.defer_cap_drop = loads && !plan.no_new_privs && (plan.set_caps || plan.uid != 0);
+  if (!b.cfg.sha256.empty()) b.out.planned.digests["config"] = b.cfg.sha256;
   std::sort(b.st.keep_fds.begin(), b.st.keep_fds.end());
   plan.keep_fds = b.st.keep_fds;
 }

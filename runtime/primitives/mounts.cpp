@@ -496,6 +496,10 @@ int make_device(int rootfd, const DeviceNode& d, bool bind) {
     long rc = sys::call(SYS_mknodat, dirfd, base, d.mode, d.dev);
     if (rc == 0) {
       err = sys::err_of(sys::call(SYS_fchownat, dirfd, base, d.uid, d.gid, AT_SYMLINK_NOFOLLOW));
+    } else if (rc == -EPERM) {
+      // The runtime itself runs in a user namespace (a nested container): no mknod there
+      // either, so the host's node is bound as for a container with a user namespace.
+      err = bind_device(dirfd, base, d);
     } else if (rc != -EEXIST) {
       err = static_cast<int>(-rc);
     }
@@ -578,7 +582,7 @@ void prepare_root(ChildContext& c) {
   b.add("mounts[").add(static_cast<long>(m.index)).add("]: cannot mount ");
   b.add(m.bind ? m.origin : (m.fstype != nullptr ? m.fstype : "?"));
   b.add(" on /").add(m.target).add(": ").add(child::err_text(err));
-  c.fatal(msg, err, true);
+  c.fatal_step(Prim::Mounts, kMountConfig, m.index, msg, err, true);
 }
 
 void child_half(ChildContext& c) {

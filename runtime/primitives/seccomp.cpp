@@ -18,6 +18,7 @@
 
 #include "base/error.hpp"
 #include "base/fd.hpp"
+#include "base/sha256.hpp"
 #include "bundle/seccomp_groups.hpp"
 #include "runtime/child_context.hpp"
 #include "runtime/plan.hpp"
@@ -221,14 +222,9 @@ void plan_half(PlanBuilder& b) {
   st.seccomp_prog.len = static_cast<unsigned short>(st.seccomp_code.size());
   st.seccomp_prog.filter = st.seccomp_code.data();
   b.plan.seccomp = &st.seccomp_prog;
+  b.out.planned.digests["seccomp"] =
+      Sha256().add(st.seccomp_code.data(), st.seccomp_code.size() * sizeof(sock_filter)).hex();
   b.plan.seccomp_flags = compiled.flags;
-}
-
-bool has_sys_admin() {
-  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2] = {};
-  if (sys::call(SYS_capget, &hdr, data) < 0) return false;
-  return (data[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32))) != 0;
 }
 
 // What the load will say, asked before the report so that the record is true when it goes:
@@ -241,8 +237,7 @@ int preflight(const ChildPlan& p) {
     if (rc >= 0) rc = -EFAULT;
   }
   if (rc != -EFAULT) return rc < 0 ? static_cast<int>(-rc) : EINVAL;
-  long nnp = sys::call(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
-  if (nnp != 1 && !has_sys_admin()) return EACCES;
+  if (!child::may_confine_self()) return EACCES;
   return 0;
 }
 
