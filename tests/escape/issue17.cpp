@@ -214,7 +214,7 @@ std::vector<Cell> issue17_cells() {
       make("session-keyring", "keyring", "strict +keyring", "keyring", E, fx_keyring),
       make("session-keyring", "keyring", "runc-like root", "", B, fx_keyring),
   };
-  Cell mode = make("exec-hardening", "exec", "strict --enforce", "caps", B, fx_exec_mode);
+  Cell mode = make("exec-hardening", "exec", "strict", "caps", B, fx_exec_mode);
   mode.flags = {"--enforce"};
   out.push_back(mode);
   return out;
