@@ -500,6 +500,12 @@ Observation fx_reexec_run(Env& env, const Cell& c) {
 
 // ---- CVE-2021-30465, CVE-2024-45310 (runc): mount targets through a racing symlink -----------
 
+// A race runs for 1 s, and on up to 3 s until the runtime went through the flipped path 3 times.
+bool racing(double start, int hits) {
+  double t = now_s() - start;
+  return t < 1.0 || (t < 3.0 && hits < 3);
+}
+
 // vol/dir in the rootfs is exchanged, as fast as the machine can, with vol/link, a symlink to
 // a host directory. The config mounts a tmpfs on /vol/dir/sub, which the runtime must create
 // and mount. Whenever the runtime resolved through the link, the target lands in the rootfs's
@@ -510,9 +516,9 @@ Observation fx_mount_race(Env& env, const Cell& c) {
   std::string victim = "/var/tmp/nyx-escape-victim-" + std::to_string(getpid());
   mkdir(victim.c_str(), 0755);
   std::string vol = rootfs + "/vol";
+  remove_tree(vol);  // a previous flipper's last state
   mkdir(vol.c_str(), 0755);
   mkdir((vol + "/dir").c_str(), 0755);
-  unlink((vol + "/link").c_str());
   symlink(victim.c_str(), (vol + "/link").c_str());
   json cfg = base_config(env, c);
   cfg["root"]["path"] = rootfs;
@@ -527,8 +533,8 @@ Observation fx_mount_race(Env& env, const Cell& c) {
   long flips = 0;
   {
     Flipper flip(vol + "/dir", vol + "/link");
-    double end = now_s() + 1.5;
-    while (now_s() < end) {
+    double start = now_s();
+    while (racing(start, hits)) {
       Ran r = env.launch(launch_for(c, cfg, {kProbe, "echo", "x"}));
       ++runs;
       if (probe_step(r, "echo").is_null()) ++failed;
@@ -566,24 +572,33 @@ Observation fx_masked_race(Env& env, const Cell& c) {
   std::string rootfs = env.rootfs_copy("rootfs-masked-race");
   std::string secret = rootfs + "/etc/masked-secret";
   std::string link = rootfs + "/etc/masked-link";
+  // A previous cell's flipper may have left either name as the link: remove both, never
+  // write through them. The link is relative, so it stays inside the rootfs on the host too.
+  unlink(secret.c_str());
+  unlink(link.c_str());
   write_text(secret, env.secret + "\n");
   write_text(rootfs + "/etc/masked-decoy", "decoy\n");
-  unlink(link.c_str());
-  symlink("/etc/masked-decoy", link.c_str());
+  symlink("masked-decoy", link.c_str());
   json cfg = base_config(env, c);
   cfg["root"]["path"] = rootfs;
   cfg["linux"]["maskedPaths"].push_back("/etc/masked-secret");
-  int runs = 0, exposed = 0;
+  int runs = 0, exposed = 0, refused_masks = 0;
   long reads = 0, secret_reads = 0, flips = 0;
   json state;
   {
     Flipper flip(secret, link);
-    double end = now_s() + 1.5;
-    while (now_s() < end) {
+    double start = now_s();
+    while (racing(start, exposed + refused_masks)) {
       Ran r = env.launch(
           launch_for(c, cfg, {kPayload, "watch", "/etc/masked-secret", "20", env.secret}));
       ++runs;
-      if (r.state.is_object()) state = r.state;
+      if (r.state.is_object()) {
+        state = r.state;
+        // A runtime that refuses to mask through a symlink records the mount as failed.
+        if (state["hardening"]["primitives"]["mounts"].value("status", "") == "failed") {
+          ++refused_masks;
+        }
+      }
       json w = probe_step(r, "watch");
       reads += count(w, "reads");
       secret_reads += count(w, "secret_reads");
@@ -593,8 +608,12 @@ Observation fx_masked_race(Env& env, const Cell& c) {
   }
   std::string ev = std::to_string(runs) + " runs, " + std::to_string(flips) + " flips; " +
                    std::to_string(exposed) + " runs read the secret (" +
-                   std::to_string(secret_reads) + " of " + std::to_string(reads) + " reads)";
+                   std::to_string(secret_reads) + " of " + std::to_string(reads) + " reads), " +
+                   std::to_string(refused_masks) + " refused to mask through the symlink";
   if (reads == 0) return error("the harness never read: " + ev, state);
+  if (exposed + refused_masks == 0 && c.ablate.empty()) {
+    return error("the race never hit: " + ev, state);
+  }
   if (exposed > 0) return escaped(ev, state);
   return blocked(ev, state);
 }
@@ -686,9 +705,9 @@ ProcRedirect proc_redirect_setup(Env& env, const Cell& c, const std::string& nam
   write_text(p.fake_file, "0\n");
   chmod(p.fake_file.c_str(), 0666);
   std::string vol = p.rootfs + "/vol";
+  remove_tree(vol);
   mkdir(vol.c_str(), 0755);
   mkdir((vol + "/dir").c_str(), 0755);
-  unlink((vol + "/link").c_str());
   symlink("/proc/sys/net/ipv4", (vol + "/link").c_str());
   p.cfg = base_config(env, c);
   p.cfg["root"]["path"] = p.rootfs;
@@ -731,8 +750,8 @@ Observation fx_procfs_race(Env& env, const Cell& c) {
   bool written = false;
   {
     Flipper flip(p.rootfs + "/vol/link", p.rootfs + "/vol/dir");
-    double end = now_s() + 1.5;
-    while (now_s() < end && !written) {
+    double start = now_s();
+    while (racing(start, hits) && !written) {
       Ran r = env.launch(launch_for(c, p.cfg, {kProbe, "echo", "x"}));
       ++runs;
       if (r.state.is_object()) {
