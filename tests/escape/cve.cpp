@@ -500,10 +500,11 @@ Observation fx_reexec_run(Env& env, const Cell& c) {
 
 // ---- CVE-2021-30465, CVE-2024-45310 (runc): mount targets through a racing symlink -----------
 
-// A race runs for 1 s, and on up to 3 s until the runtime went through the flipped path 3 times.
+// A race runs for 0.6 s, and on up to 3 s until the runtime went through the flipped path 3
+// times.
 bool racing(double start, int hits) {
   double t = now_s() - start;
-  return t < 1.0 || (t < 3.0 && hits < 3);
+  return t < 0.6 || (t < 3.0 && hits < 3);
 }
 
 // vol/dir in the rootfs is exchanged, as fast as the machine can, with vol/link, a symlink to
@@ -615,6 +616,65 @@ Observation fx_masked_race(Env& env, const Cell& c) {
     return error("the race never hit: " + ev, state);
   }
   if (exposed > 0) return escaped(ev, state);
+  return blocked(ev, state);
+}
+
+// The same race against linux.readonlyPaths (youki GHSA-3q8j-pf29-vwv8 is its fd-pinning half):
+// a read-only path exchanged with a symlink to a decoy directory while the runtime binds and
+// remounts it. The harness writes through the path; a write that reaches the real directory
+// while the record says the mounts applied is a silent escape.
+Observation fx_readonly_race(Env& env, const Cell& c) {
+  std::string rootfs = env.rootfs_copy("rootfs-readonly-race");
+  std::string dir = rootfs + "/etc/ro-dir", link = rootfs + "/etc/ro-link";
+  remove_tree(dir);
+  remove_tree(link);
+  remove_tree(rootfs + "/etc/ro-decoy");
+  mkdir(dir.c_str(), 0755);
+  mkdir((rootfs + "/etc/ro-decoy").c_str(), 0755);
+  symlink("ro-decoy", link.c_str());
+  std::string file = dir + "/file";
+  json cfg = base_config(env, c);
+  cfg["root"]["path"] = rootfs;
+  cfg["linux"]["readonlyPaths"].push_back("/etc/ro-dir");
+  int runs = 0, written = 0, silent = 0, failed = 0;
+  long flips = 0;
+  json state;
+  {
+    Flipper flip(dir, link);
+    double start = now_s();
+    while (racing(start, written + failed)) {
+      // Written in place by the runner between runs; the flipper may have moved it.
+      for (const std::string& d : {dir, link}) {
+        std::string f = d + "/file";
+        struct stat st {};
+        if (lstat(d.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) write_text(f, "host\n");
+      }
+      Ran r = env.launch(launch_for(c, cfg, {kProbe, "write", "/etc/ro-dir/file", "pwned"}));
+      ++runs;
+      if (r.state.is_object()) state = r.state;
+      std::string status =
+          state.is_object() ? state["hardening"]["primitives"]["mounts"].value("status", "") : "";
+      if (status == "failed") ++failed;
+      bool hit = false;
+      for (const std::string& d : {dir, link}) {
+        struct stat st {};
+        if (lstat(d.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && read_text(d + "/file") == "pwned") {
+          hit = true;
+        }
+      }
+      if (hit) {
+        ++written;
+        if (status != "failed") ++silent;
+      }
+    }
+    flips = flip.flips();
+  }
+  std::string ev = std::to_string(runs) + " runs, " + std::to_string(flips) + " flips; " +
+                   std::to_string(written) + " writes reached the read-only directory (" +
+                   std::to_string(silent) + " with the mounts recorded applied), " +
+                   std::to_string(failed) + " runs recorded mounts failed";
+  if (silent > 0) return escaped(ev, state);
+  if (written + failed == 0) return error("the race never hit: " + ev, state);
   return blocked(ev, state);
 }
 
@@ -910,6 +970,7 @@ const Fixture kFixtures[] = {
     {"mount-target-race", "mounts", "runc-like root", "", B, false, fx_mount_race},
     {"masked-path-race", "mounts", "strict", "", B, true, fx_masked_race},
     {"masked-path-race", "mounts", "strict", "mounts", E, true, fx_masked_race},
+    {"readonly-path-race", "mounts", "runc-like root", "", B, false, fx_readonly_race},
     {"masked-devnull", "mounts", "strict -/dev", "", B, true, fx_masked_devnull},
     {"masked-devnull", "mounts", "runc-like root -/dev", "", B, true, fx_masked_devnull},
     {"console-source", "mounts", "runc-like root, image /dev, devpts at /devpts", "", B, false,
