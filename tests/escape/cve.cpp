@@ -145,7 +145,7 @@ Observation not_started(const Detached& d) {
 // runc resolved process.user "1000" through /etc/passwd, where an image could name a user
 // "1000" with uid 0. nyx takes the numeric uid from the config and never reads /etc/passwd.
 Observation fx_numeric_user(Env& env, const Cell& c) {
-  std::string rootfs = env.rootfs_copy("rootfs-numeric-user");
+  std::string rootfs = env.rootfs_copy("rootfs-cve");
   write_text(rootfs + "/etc/passwd",
              "root:x:0:0:root:/root:/bin/sh\n1000:x:0:0:evil:/:/bin/sh\n"
              "nobody:x:65534:65534:nobody:/nonexistent:/bin/false\n");
@@ -232,7 +232,7 @@ void add_fcaps_probe(const std::string& rootfs) {
 }
 
 Observation fx_inheritable(Env& env, const Cell& c) {
-  std::string rootfs = env.rootfs_copy("rootfs-fcaps");
+  std::string rootfs = env.rootfs_copy("rootfs-cve");
   add_fcaps_probe(rootfs);
   json cfg = base_config(env, c);
   cfg["root"]["path"] = rootfs;
@@ -464,7 +464,7 @@ Observation fx_exec_joiner(Env& env, const Cell& c) {
 // the process that execs it, the runtime's clone, so `exec ID /bin/evil-sh` starts the host's
 // nyx-runtime binary inside the container.
 Observation fx_reexec_exec(Env& env, const Cell& c) {
-  std::string rootfs = env.rootfs_copy("rootfs-evil-sh");
+  std::string rootfs = env.rootfs_copy("rootfs-cve");
   write_text(rootfs + "/bin/evil-sh", "#!/proc/self/exe\n");
   chmod((rootfs + "/bin/evil-sh").c_str(), 0755);
   json cfg = base_config(env, c);
@@ -512,8 +512,7 @@ bool racing(double start, int hits) {
 // and mount. Whenever the runtime resolved through the link, the target lands in the rootfs's
 // own copy of the host path (a "hit"); the host directory must stay empty and unmounted.
 Observation fx_mount_race(Env& env, const Cell& c) {
-  std::string tag = c.config.rfind("strict", 0) == 0 ? "strict" : "root";
-  std::string rootfs = env.rootfs_copy("rootfs-mount-race-" + tag);
+  std::string rootfs = env.rootfs_copy("rootfs-cve");
   std::string victim = "/var/tmp/nyx-escape-victim-" + std::to_string(getpid());
   mkdir(victim.c_str(), 0755);
   std::string vol = rootfs + "/vol";
@@ -570,7 +569,7 @@ Observation fx_mount_race(Env& env, const Cell& c) {
 // A masked file exchanged, while the runtime masks it, with a symlink to a harmless decoy: a
 // mask that follows the symlink hides the decoy and leaves the secret in place.
 Observation fx_masked_race(Env& env, const Cell& c) {
-  std::string rootfs = env.rootfs_copy("rootfs-masked-race");
+  std::string rootfs = env.rootfs_copy("rootfs-cve");
   std::string secret = rootfs + "/etc/masked-secret";
   std::string link = rootfs + "/etc/masked-link";
   // A previous cell's flipper may have left either name as the link: remove both, never
@@ -624,7 +623,7 @@ Observation fx_masked_race(Env& env, const Cell& c) {
 // remounts it. The harness writes through the path; a write that reaches the real directory
 // while the record says the mounts applied is a silent escape.
 Observation fx_readonly_race(Env& env, const Cell& c) {
-  std::string rootfs = env.rootfs_copy("rootfs-readonly-race");
+  std::string rootfs = env.rootfs_copy("rootfs-cve");
   std::string dir = rootfs + "/etc/ro-dir", link = rootfs + "/etc/ro-link";
   remove_tree(dir);
   remove_tree(link);
@@ -682,7 +681,7 @@ Observation fx_readonly_race(Env& env, const Cell& c) {
 // runtime that masks with the container's /dev/null bind-mounts core_pattern, writable, over
 // the masked path.
 Observation fx_masked_devnull(Env& env, const Cell& c) {
-  std::string rootfs = env.rootfs_copy("rootfs-devnull-link");
+  std::string rootfs = env.rootfs_copy("rootfs-image-dev");
   std::string null = rootfs + "/dev/null";
   unlink(null.c_str());
   symlink("/proc/sys/kernel/core_pattern", null.c_str());
@@ -711,7 +710,7 @@ Observation fx_masked_devnull(Env& env, const Cell& c) {
 // then comes from /devpts, but a runtime that bind-mounts "/dev/pts/N" by path onto /dev/console
 // (instead of the pty it holds) hands the harness core_pattern as its console.
 Observation fx_console(Env& env, const Cell& c) {
-  std::string rootfs = env.rootfs_copy("rootfs-console");
+  std::string rootfs = env.rootfs_copy("rootfs-image-dev");
   std::string pts = rootfs + "/dev/pts";
   if (!test::path_exists(pts + "/0")) {
     mkdir(pts.c_str(), 0755);
@@ -758,7 +757,7 @@ struct ProcRedirect {
 // path writes into the host file.
 ProcRedirect proc_redirect_setup(Env& env, const Cell& c, const std::string& name) {
   ProcRedirect p;
-  p.rootfs = env.rootfs_copy("rootfs-" + name);
+  p.rootfs = env.rootfs_copy("rootfs-cve");
   p.fake = env.work + "/fake-ipv4-" + name;
   p.fake_file = p.fake + "/ip_forward";
   mkdir(p.fake.c_str(), 0777);
