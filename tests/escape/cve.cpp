@@ -31,8 +31,7 @@ const std::string kPayload = "/bin/nyx-escape-payload";
 constexpr unsigned kContainerRoot = 100000;  // host uid of the strict profile's container root
 
 double now_s() {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 // "strict +ptrace ..." is `spec --allow ptrace`; "+CAP_..." words are not groups.
@@ -267,8 +266,8 @@ Observation fx_inheritable(Env& env, const Cell& c) {
   }
   json s = test::step(lines, "status"), raw = test::step(lines, "socket");
   std::string inh = text(s, "CapInh"), amb = text(s, "CapAmb");
-  std::string ev = "CapInh " + inh + ", CapAmb " + amb + ", raw socket after exec of an fI=" +
-                   "NET_RAW file: " + errno_of(raw);
+  std::string ev = "CapInh " + inh + ", CapAmb " + amb +
+                   ", raw socket after exec of an fI=" + "NET_RAW file: " + errno_of(raw);
   bool clean = inh == "0000000000000000" && amb == "0000000000000000";
   if (!clean || flag(raw, "ok")) return escaped(ev, state);
   return blocked(ev, state);
@@ -294,8 +293,8 @@ Observation fx_exec_fds(Env& env, const Cell& c) {
   if (!d.started()) return not_started(d);
   std::string keep = preserved_file(env);
   std::vector<std::string> w = fd_wrapper(keep, env.host);
-  test::Result walk_res = nyx_exec(
-      env, {"--preserve-fds", "1", d.id, kProbe, "fdwalk", "+", "cwd-escape", "9"}, w);
+  test::Result walk_res =
+      nyx_exec(env, {"--preserve-fds", "1", d.id, kProbe, "fdwalk", "+", "cwd-escape", "9"}, w);
   std::string outside;
   int refused_n = 0;
   for (int fd = 3; fd <= 9; ++fd) {
@@ -444,8 +443,9 @@ Observation exe_hunt(Env& env, const Cell& c, json cfg, const std::string& what,
   if (runtime_binary().hash != before.hash) return escaped("runtime binary changed; " + ev, state);
   if (count(h, "write_opened") > 0) return escaped(ev + ", opened for writing", state);
   if (count(h, "reached") > 0) {
-    return blocked(ev + ", reopen for writing " + errno_name(static_cast<int>(count(h, "write_errno"))),
-                   state);
+    return blocked(
+        ev + ", reopen for writing " + errno_name(static_cast<int>(count(h, "write_errno"))),
+        state);
   }
   return blocked(ev, state);
 }
@@ -556,7 +556,8 @@ Observation fx_mount_race(Env& env, const Cell& c) {
   bool created = !test::dir_entries(victim).empty();
   remove_tree(victim);
   std::string ev = std::to_string(runs) + " runs, " + std::to_string(flips) + " flips; " +
-                   std::to_string(hits) + " went through the symlink (target made in the rootfs), " +
+                   std::to_string(hits) +
+                   " went through the symlink (target made in the rootfs), " +
                    std::to_string(failed) + " refused or failed";
   if (!mounted.empty()) return escaped("mounted on the host dir " + host_side + "; " + ev, state);
   if (created) return escaped("created in the host dir " + host_side + "; " + ev, state);
@@ -657,7 +658,8 @@ Observation fx_readonly_race(Env& env, const Cell& c) {
       bool hit = false;
       for (const std::string& d : {dir, link}) {
         struct stat st {};
-        if (lstat(d.c_str(), &st) == 0 && S_ISDIR(st.st_mode) && read_text(d + "/file") == "pwned") {
+        if (lstat(d.c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
+            read_text(d + "/file") == "pwned") {
           hit = true;
         }
       }
@@ -722,11 +724,11 @@ Observation fx_console(Env& env, const Cell& c) {
   json cfg = without_dev_mounts(base_config(env, c));
   cfg["root"]["path"] = rootfs;
   cfg["process"]["terminal"] = true;
-  cfg["mounts"].push_back({{"destination", "/devpts"},
-                           {"type", "devpts"},
-                           {"source", "devpts"},
-                           {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666",
-                                        "mode=0620"}}});
+  cfg["mounts"].push_back(
+      {{"destination", "/devpts"},
+       {"type", "devpts"},
+       {"source", "devpts"},
+       {"options", {"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}}});
   if (config_has(c, "-readonlyPaths")) cfg["linux"].erase("readonlyPaths");
   Ran r = env.launch(launch_for(c, cfg, {kPayload, "fsinfo", "/dev/console"}));
   json s = probe_step(r, "fsinfo");
@@ -739,9 +741,9 @@ Observation fx_console(Env& env, const Cell& c) {
     return escaped("/dev/console is core_pattern, open for writing", r.state);
   }
   if (flag(s, "procfs")) return blocked("/dev/console is core_pattern but " + werr, r.state);
-  return blocked("/dev/console is " + text(s, "type") + " " + text(s, "rdev") + " (write " + werr +
-                     ")",
-                 r.state);
+  return blocked(
+      "/dev/console is " + text(s, "type") + " " + text(s, "rdev") + " (write " + werr + ")",
+      r.state);
 }
 
 // ---- CVE-2019-16884, CVE-2019-19921, CVE-2023-27561, CVE-2025-52881 (runc): /proc redirected -
@@ -770,10 +772,8 @@ ProcRedirect proc_redirect_setup(Env& env, const Cell& c, const std::string& nam
   symlink("/proc/sys/net/ipv4", (vol + "/link").c_str());
   p.cfg = base_config(env, c);
   p.cfg["root"]["path"] = p.rootfs;
-  p.cfg["mounts"].push_back({{"destination", "/vol/link"},
-                             {"type", "bind"},
-                             {"source", p.fake},
-                             {"options", {"bind"}}});
+  p.cfg["mounts"].push_back(
+      {{"destination", "/vol/link"}, {"type", "bind"}, {"source", p.fake}, {"options", {"bind"}}});
   p.cfg["linux"]["sysctl"] = {{"net.ipv4.ip_forward", "1"}};
   return p;
 }
@@ -859,7 +859,8 @@ Observation fx_sys_cgroup(Env& env, const Cell& c) {
   rmdir(deleg.c_str());
   json s = probe_step(r, "openw");
   if (s.is_null()) return no_output(r);
-  if (flag(s, "ok")) return escaped("opened the host's " + deleg + "/cgroup.procs for writing", r.state);
+  if (flag(s, "ok"))
+    return escaped("opened the host's " + deleg + "/cgroup.procs for writing", r.state);
   return blocked("host cgroup.procs for writing: " + errno_of(s), r.state);
 }
 
@@ -879,13 +880,10 @@ Observation fx_rro(Env& env, const Cell& c) {
   unsigned owner = c.config.rfind("strict", 0) == 0 ? kContainerRoot : 0;
   chown((sub + "/file").c_str(), owner, owner);
   json cfg = base_config(env, c);
-  cfg["mounts"].push_back({{"destination", "/mnt"},
-                           {"type", "bind"},
-                           {"source", vol},
-                           {"options", {"rbind", "rro"}}});
-  Ran r = env.launch(launch_for(c, cfg,
-                                {kProbe, "write", "/mnt/sub/file", "pwned", "+", "write",
-                                 "/mnt/top", "x"}));
+  cfg["mounts"].push_back(
+      {{"destination", "/mnt"}, {"type", "bind"}, {"source", vol}, {"options", {"rbind", "rro"}}});
+  Ran r = env.launch(launch_for(
+      c, cfg, {kProbe, "write", "/mnt/sub/file", "pwned", "+", "write", "/mnt/top", "x"}));
   std::string after = read_text(sub + "/file");
   umount2(sub.c_str(), MNT_DETACH);
   json s = probe_step(r, "write");
@@ -893,7 +891,8 @@ Observation fx_rro(Env& env, const Cell& c) {
     if (r.lines.empty() && r.res.status != 0) return refused(runtime_error(r.res));
     return no_output(r);
   }
-  if (after == "pwned") return escaped("wrote the host file in the submount of an rro bind", r.state);
+  if (after == "pwned")
+    return escaped("wrote the host file in the submount of an rro bind", r.state);
   return blocked("submount write: " + errno_of(s), r.state);
 }
 
@@ -918,11 +917,11 @@ Observation fx_fsmount(Env& env, const Cell& c) {
   Ran r = env.launch(launch_for(c, cfg, {kPayload, "fsmount"}));
   json s = probe_step(r, "fsmount");
   if (s.is_null()) return no_output(r);
-  std::string ev = "fsopen " + errno_name(static_cast<int>(count(s, "fsopen"))) +
-                   (count(s, "fsopen") == 0
-                        ? ", fsmount " + errno_name(static_cast<int>(count(s, "fsmount")))
-                        : "") +
-                   ", open_tree " + errno_name(static_cast<int>(count(s, "open_tree")));
+  std::string ev =
+      "fsopen " + errno_name(static_cast<int>(count(s, "fsopen"))) +
+      (count(s, "fsopen") == 0 ? ", fsmount " + errno_name(static_cast<int>(count(s, "fsmount")))
+                               : "") +
+      ", open_tree " + errno_name(static_cast<int>(count(s, "open_tree")));
   if (count(s, "fsopen") == 0 || count(s, "open_tree") == 0) return escaped(ev, r.state);
   return blocked(ev, r.state);
 }
@@ -949,8 +948,7 @@ const Fixture kFixtures[] = {
     {"supplementary-groups", "host-safety", "runc-like root", "", B, true, fx_groups},
     {"supplementary-groups", "host-safety", "runc-like root, exec", "", B, true, fx_groups},
     {"inheritable-caps", "capabilities", "runc-like root", "", B, true, fx_inheritable},
-    {"inheritable-caps", "capabilities", "runc-like root, exec --cap", "", B, true,
-     fx_inheritable},
+    {"inheritable-caps", "capabilities", "runc-like root, exec --cap", "", B, true, fx_inheritable},
     {"exec-fd-leak", "host-safety", "strict", "", B, true, fx_exec_fds},
     {"exec-fd-leak", "host-safety", "runc-like root", "", B, true, fx_exec_fds},
     {"argv-via-fd", "host-safety", "strict", "", B, true, fx_args_fd},

@@ -82,7 +82,8 @@ Observation tty_verdict(const json& sti, const json& queue, const json& state) {
                    errno_name(count(sti, "devtty")) + ", with 1<<32 " +
                    errno_name(count(sti, "highbits")) + ", TIOCLINUX " +
                    errno_name(count(sti, "tioclinux"));
-  if (!got.empty()) return escaped("typed into the caller's terminal via " + got + "; " + ev, state);
+  if (!got.empty())
+    return escaped("typed into the caller's terminal via " + got + "; " + ev, state);
   return blocked("caller's input queue empty; " + ev, state);
 }
 
@@ -129,8 +130,8 @@ Observation fx_tiocsti(Env& env, const Cell& c) {
 Observation fx_keyring(Env& env, const Cell& c) {
   std::string desc = "nyx-escape-" + std::to_string(getpid());
   Launch l;
-  l.config = c.config.rfind("runc-like", 0) == 0 ? env.root_config()
-                                                    : env.strict({"--allow", "keyring"});
+  l.config =
+      c.config.rfind("runc-like", 0) == 0 ? env.root_config() : env.strict({"--allow", "keyring"});
   l.args = {kPayload, "keyring", desc};
   l.ablate = c.ablate;
   l.flags = c.flags;
@@ -138,15 +139,15 @@ Observation fx_keyring(Env& env, const Cell& c) {
   Ran r = env.launch(l);
   json k = probe_step(r, "keyring");
   if (k.is_null()) return no_output(r);
-  std::string ses = "session keyring " + k["session"].dump() + " \"" +
-                    k.value("session_desc", "") + "\"";
+  std::string ses =
+      "session keyring " + k["session"].dump() + " \"" + k.value("session_desc", "") + "\"";
   if (k.value("found", false) && k.value("data", "") == env.secret) {
     return escaped("read the caller's key from " + ses, r.state);
   }
   if (k.value("found", false)) {
-    return escaped("found the caller's key (read " + errno_name(count(k, "read_errno")) +
-                       ") in " + ses,
-                   r.state);
+    return escaped(
+        "found the caller's key (read " + errno_name(count(k, "read_errno")) + ") in " + ses,
+        r.state);
   }
   return blocked("key not found (" + errno_name(count(k, "search_errno")) + "); " + ses, r.state);
 }

@@ -24,8 +24,8 @@ Detached run_detached(Env& env, const Launch& l) {
   std::vector<std::string> argv = l.wrapper;
   for (const auto& a : self_wrapper({"out", d.out_file}))
     argv.push_back(a);
-  for (const auto& a : env.sb.nyx_argv({"run", "--bundle", env.sb.bundle, "--detach", "--pid-file",
-                                        pid_file})) {
+  for (const auto& a :
+       env.sb.nyx_argv({"run", "--bundle", env.sb.bundle, "--detach", "--pid-file", pid_file})) {
     argv.push_back(a);
   }
   if (!l.ablate.empty()) argv.insert(argv.end(), {"--ablate", l.ablate});

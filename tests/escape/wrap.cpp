@@ -135,7 +135,8 @@ int session(const std::vector<std::string>& args, char** cmd) {
 }
 
 [[noreturn]] void out(const std::vector<std::string>& args, char** cmd) {
-  int fd = args.empty() ? -1 : open(args[0].c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int fd =
+      args.empty() ? -1 : open(args[0].c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail("open the output file");
   dup2(fd, 1);
   dup2(fd, 2);
