@@ -241,6 +241,8 @@ Observation fx_inheritable(Env& env, const Cell& c) {
                                     {"permitted", {"CAP_NET_RAW"}},
                                     {"inheritable", empty},
                                     {"ambient", empty}};
+  // no_new_privs would stop file capabilities too: the capability sets are the barrier here.
+  cfg["process"]["noNewPrivileges"] = false;
   // The caller holds CAP_NET_RAW inheritable and ambient: nothing of it may reach the harness.
   std::vector<std::string> wrapper = self_wrapper({"inh-caps", std::to_string(CAP_NET_RAW)});
   std::vector<std::string> steps = {"/bin/nyx-probe-fcaps", "status", "+", "socket", "inet", "raw"};
@@ -947,8 +949,10 @@ const Fixture kFixtures[] = {
     {"supplementary-groups", "host-safety", "strict", "", B, true, fx_groups},
     {"supplementary-groups", "host-safety", "runc-like root", "", B, true, fx_groups},
     {"supplementary-groups", "host-safety", "runc-like root, exec", "", B, true, fx_groups},
-    {"inheritable-caps", "capabilities", "runc-like root", "", B, true, fx_inheritable},
-    {"inheritable-caps", "capabilities", "runc-like root, exec --cap", "", B, true, fx_inheritable},
+    {"inheritable-caps", "capabilities", "runc-like root -nnp", "", B, true, fx_inheritable},
+    {"inheritable-caps", "capabilities", "runc-like root -nnp", "caps", E, true, fx_inheritable},
+    {"inheritable-caps", "capabilities", "runc-like root -nnp, exec --cap", "", B, true,
+     fx_inheritable},
     {"exec-fd-leak", "host-safety", "strict", "", B, true, fx_exec_fds},
     {"exec-fd-leak", "host-safety", "runc-like root", "", B, true, fx_exec_fds},
     {"argv-via-fd", "host-safety", "strict", "", B, true, fx_args_fd},
