@@ -186,6 +186,25 @@ Observation fx_exec_mode(Env& env, const Cell& c) {
   return blocked(ev, state);
 }
 
+// ---- clone(CLONE_NEWUSER) past the strict filter ----------------------------------------------
+
+// Issue 17: the strict filter must deny clone/clone3 with namespace flags unless the
+// `namespaces` group is allowed (Docker's default profile has the same argument rule).
+Observation fx_clone_ns(Env& env, const Cell& c) {
+  Launch l;
+  l.config = env.strict();
+  l.args = {kPayload, "clone-ns"};
+  l.ablate = c.ablate;
+  l.flags = c.flags;
+  Ran r = env.launch(l);
+  json s = probe_step(r, "clone-ns");
+  if (s.is_null()) return no_output(r);
+  std::string ev = "clone(CLONE_NEWUSER) " + errno_name(count(s, "clone")) +
+                   ", clone3(CLONE_NEWUSER) " + errno_name(count(s, "clone3"));
+  if (count(s, "clone") == 0 || count(s, "clone3") == 0) return escaped(ev, r.state);
+  return blocked(ev, r.state);
+}
+
 Cell make(const std::string& fixture, const std::string& primitive, const std::string& config,
           const std::string& ablate, Verdict expect, Observation (*fn)(Env&, const Cell&)) {
   Cell c;
@@ -215,6 +234,8 @@ std::vector<Cell> issue17_cells() {
       make("session-keyring", "keyring", "strict +keyring", "keyring", E, fx_keyring),
       make("session-keyring", "keyring", "runc-like root", "", B, fx_keyring),
   };
+  out.push_back(make("clone-newuser", "seccomp", "strict", "", B, fx_clone_ns));
+  out.push_back(make("clone-newuser", "seccomp", "strict", "seccomp", E, fx_clone_ns));
   Cell mode = make("exec-hardening", "exec", "strict", "caps", B, fx_exec_mode);
   mode.flags = {"--enforce"};
   out.push_back(mode);
