@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/keyctl.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -63,7 +64,8 @@ struct StrictPlan {
     mounts[1].index = 1;
     ChildPlan& p = plan;
     p.sock = 3;
-    p.requested = 1U << static_cast<unsigned>(Prim::Session);
+    p.requested =
+        1U << static_cast<unsigned>(Prim::Session) | 1U << static_cast<unsigned>(Prim::Keyring);
     p.no_new_privs = true;
     p.rlimits = rlimits;
     p.joins = joins;
@@ -89,8 +91,8 @@ struct StrictPlan {
 Outcome planned_all() {
   Outcome o;
   for (Prim p : {Prim::NoNewPrivs, Prim::RlimitCpu, Prim::RlimitNofile, Prim::RlimitAs,
-                 Prim::Session, Prim::Namespaces, Prim::Mounts, Prim::Sysctl, Prim::Root,
-                 Prim::Capabilities, Prim::Seccomp}) {
+                 Prim::Session, Prim::Keyring, Prim::Namespaces, Prim::Mounts, Prim::Sysctl,
+                 Prim::Root, Prim::Capabilities, Prim::Seccomp}) {
     o[p].requested = true;
   }
   o[Prim::Namespaces].detail["types"] = {"ipc", "uts"};
@@ -187,6 +189,9 @@ const FailureCase kFailures[] = {
      [](const FakeCall& c) { return c.args[1] == RLIMIT_NOFILE; }},
     {"rlimit_as_EINVAL", Prim::RlimitAs, SYS_prlimit64, EINVAL,
      [](const FakeCall& c) { return c.args[1] == RLIMIT_AS; }},
+    {"keyring_ENOSYS", Prim::Keyring, SYS_keyctl, ENOSYS, nullptr},
+    {"keyring_EDQUOT", Prim::Keyring, SYS_keyctl, EDQUOT, nullptr},
+    {"keyring_EPERM", Prim::Keyring, SYS_keyctl, EPERM, nullptr},
     {"setns_EINVAL", Prim::Namespaces, SYS_setns, EINVAL, nullptr},
     {"setns_EPERM", Prim::Namespaces, SYS_setns, EPERM, nullptr},
     {"unshare_EPERM", Prim::Namespaces, SYS_unshare, EPERM, nullptr},
@@ -281,6 +286,45 @@ TEST(ChildSteps, SessionComesBeforeNamespaces) {
   ASSERT_GE(k.first(SYS_setsid), 0);
   EXPECT_LT(k.first(SYS_setsid), k.first(SYS_setns));
   EXPECT_LT(k.first(SYS_prlimit64), k.first(SYS_setsid));
+}
+
+// keyring: an anonymous session keyring (no name to join it by), joined after the session and
+// before any namespace; its serial is in the record.
+TEST(ChildSteps, KeyringIsAnonymousJoinedBeforeNamespacesAndNamed) {
+  StrictPlan sp;
+  FakeKernel k;
+  Outcome o = run_steps(sp.plan);
+  ASSERT_EQ(k.count(SYS_keyctl), 1u);
+  const FakeCall& call = k.calls()[static_cast<std::size_t>(k.first(SYS_keyctl))];
+  EXPECT_EQ(call.args[0], KEYCTL_JOIN_SESSION_KEYRING);
+  EXPECT_EQ(call.args[1], 0) << "a named session keyring can be joined by name from elsewhere";
+  EXPECT_LT(k.first(SYS_setsid), k.first(SYS_keyctl));
+  EXPECT_LT(k.first(SYS_keyctl), k.first(SYS_setns));
+  EXPECT_EQ(o[Prim::Keyring].status, PrimStatus::Applied);
+  EXPECT_EQ(o[Prim::Keyring].detail["serial"], test::kFakeKeyringSerial);
+}
+
+// The failures say what they mean, beside the errno.
+TEST(ChildSteps, KeyringFailuresCarryTheirReason) {
+  for (int err : {ENOSYS, EDQUOT}) {
+    StrictPlan sp;
+    FakeKernel k;
+    k.fail(SYS_keyctl, err);
+    Outcome o = run_steps(sp.plan);
+    EXPECT_EQ(o[Prim::Keyring].status, PrimStatus::Failed);
+    EXPECT_EQ(o[Prim::Keyring].err, err);
+    EXPECT_TRUE(o[Prim::Keyring].detail.contains("reason")) << errno_name(err);
+    EXPECT_FALSE(o[Prim::Keyring].detail.contains("serial"));
+  }
+}
+
+// Ablated (--ablate keyring, --no-new-keyring): not requested, so not a single keyctl.
+TEST(ChildSteps, KeyringAblatedCallsNothing) {
+  StrictPlan sp;
+  sp.plan.requested &= ~(1U << static_cast<unsigned>(Prim::Keyring));
+  FakeKernel k;
+  run_steps(sp.plan);
+  EXPECT_EQ(k.count(SYS_keyctl), 0u);
 }
 
 TEST(ChildSteps, PivotRootRefusedFallsBackToChrootAndSaysSo) {

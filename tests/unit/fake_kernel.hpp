@@ -15,6 +15,9 @@
 
 namespace nyx::test {
 
+// What keyctl(KEYCTL_JOIN_SESSION_KEYRING) answers: the new keyring's serial.
+inline constexpr long kFakeKeyringSerial = 731337;
+
 struct FakeCall {
   long nr;
   long args[6];
