@@ -99,15 +99,23 @@ void send_fd(ChildContext& c, int fd) {
   if (rc < 0) c.fatal("process.terminal: cannot send the pty", -rc);
 }
 
-void bind_console(int master) {
-  unsigned n = 0;
-  if (sys::call(SYS_ioctl, master, TIOCGPTN, &n) != 0) return;
-  char path[32];
-  Buf(path, sizeof path).add("/dev/pts/").add(static_cast<long>(n));
-  long fd = sys::call(SYS_openat, AT_FDCWD, "/dev/console",
-                      O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd >= 0) child::close_fd(static_cast<int>(fd));
-  sys::call(SYS_mount, path, "/dev/console", 0L, MS_BIND, 0L);
+// The pty itself on /dev/console: the slave fd the kernel gave (TIOCGPTPEER), never a
+// "/dev/pts/N" path, which the image can make a symlink to a procfs file (CVE-2025-52565); the
+// mount point is made inside the root with no symlink on the way. Without open_tree (kernels
+// before 5.2), bound through /proc/self/fd.
+void bind_console(int slave) {
+  long root = sys::call(SYS_openat, AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return;
+  int fd = child::make_in_root(static_cast<int>(root), "dev/console", true, true);
+  child::close_fd(static_cast<int>(root));
+  if (fd < 0) return;
+  if (child::attach_tree(slave, fd, false, 0, 0) == ENOSYS) {
+    char source[32], target[32];
+    child::fd_path(source, slave);
+    child::fd_path(target, fd);
+    sys::call(SYS_mount, source, target, 0L, MS_BIND, 0L);
+  }
+  child::close_fd(fd);
 }
 
 // The pty comes from the container's own devpts (its /dev/ptmx), so that ttyname() and
@@ -125,7 +133,7 @@ void open_terminal(ChildContext& c) {
     winsize ws{t.rows, t.cols, 0, 0};
     sys::call(SYS_ioctl, master, TIOCSWINSZ, &ws);
   }
-  if (t.console_mount) bind_console(static_cast<int>(master));
+  if (t.console_mount) bind_console(static_cast<int>(slave));
   send_fd(c, static_cast<int>(master));
   child::close_fd(static_cast<int>(master));
   sys::call(SYS_setsid);

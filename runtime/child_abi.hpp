@@ -26,6 +26,8 @@ struct MountStep {
   unsigned long flags = 0;        // flags of the first mount(2)
   unsigned long remount = 0;      // for binds: flags of a MS_REMOUNT|MS_BIND pass, 0 = none
   unsigned long propagation = 0;  // MS_SHARED/MS_SLAVE/... (| MS_REC), 0 = none
+  std::uint64_t attr_set = 0;     // binds: MOUNT_ATTR_* set on every mount of the copy (rro, ...)
+  std::uint64_t attr_clr = 0;
   bool bind = false;
   bool target_is_file = false;  // the mount point to create is a file (bind of a file)
   bool strict_target = false;   // no symlink at all on the way (proc, sysfs, /dev)

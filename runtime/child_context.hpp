@@ -73,6 +73,13 @@ unsigned long locked_flags(int fd);
 // mount(NULL, rel, NULL, flags) through an fd of `rel` in the root; returns 0 or errno.
 int remount_at(int rootfd, const char* rel, bool strict, unsigned long flags, bool keep_locked);
 
+// A copy of the mount at `src` (an fd of any kind; with every mount below it when `recursive`)
+// attached on the mount point `dst` (an fd), with MOUNT_ATTR_* `set` and `clr` applied to every
+// mount of the copy before it is attached: open_tree(OPEN_TREE_CLONE), mount_setattr and
+// move_mount, all on fds, so nothing is resolved by name between the steps. 0 or the errno;
+// ENOSYS on kernels before 5.12 (5.2 without attributes).
+int attach_tree(int src, int dst, bool recursive, std::uint64_t set, std::uint64_t clr);
+
 int close_fd(int fd);
 long write_all(int fd, const void* data, std::size_t len);
 

@@ -587,7 +587,9 @@ Observation fx_masked_race(Env& env, const Cell& c) {
   cfg["linux"]["maskedPaths"].push_back("/etc/masked-secret");
   int runs = 0, exposed = 0, refused_masks = 0;
   long reads = 0, secret_reads = 0, flips = 0;
-  json state;
+  // The state check (a hardened run reads level full) is made on a run the race did not hit:
+  // a run that met the symlink records mounts failed, as it should.
+  json state, clean_state;
   {
     Flipper flip(secret, link);
     double start = now_s();
@@ -600,6 +602,8 @@ Observation fx_masked_race(Env& env, const Cell& c) {
         // A runtime that refuses to mask through a symlink records the mount as failed.
         if (state["hardening"]["primitives"]["mounts"].value("status", "") == "failed") {
           ++refused_masks;
+        } else {
+          clean_state = state;
         }
       }
       json w = probe_step(r, "watch");
@@ -617,6 +621,7 @@ Observation fx_masked_race(Env& env, const Cell& c) {
   if (exposed + refused_masks == 0 && c.ablate.empty()) {
     return error("the race never hit: " + ev, state);
   }
+  if (clean_state.is_object()) state = clean_state;
   if (exposed > 0) return escaped(ev, state);
   return blocked(ev, state);
 }

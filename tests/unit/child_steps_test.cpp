@@ -7,6 +7,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/keyctl.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -114,6 +115,11 @@ bool string_arg(const FakeCall& c, int i, const char* s) {
   return a != nullptr && std::strcmp(a, s) == 0;
 }
 
+bool prefix_arg(const FakeCall& c, int i, const char* s) {
+  const char* a = reinterpret_cast<const char*>(c.args[i]);
+  return a != nullptr && std::strncmp(a, s, std::strlen(s)) == 0;
+}
+
 TEST(ChildSteps, EveryPrimitiveAppliesOnAKernelThatAgrees) {
   StrictPlan sp;
   FakeKernel k;
@@ -204,7 +210,7 @@ const FailureCase kFailures[] = {
     {"mount_target_EXDEV", Prim::Mounts, SYS_openat2, EXDEV,
      [](const FakeCall& c) { return string_arg(c, 1, "tmp"); }},
     {"masked_EACCES", Prim::Mounts, SYS_mount, EACCES,
-     [](const FakeCall& c) { return string_arg(c, 0, "/dev/null"); }},
+     [](const FakeCall& c) { return prefix_arg(c, 0, "/proc/self/fd/") && (c.args[3] & MS_BIND); }},
     {"sysctl_EACCES", Prim::Sysctl, SYS_write, EACCES,
      [](const FakeCall& c) { return string_arg(c, 1, kSysctlValue); }},
     {"sysctl_open_EROFS", Prim::Sysctl, SYS_openat2, EROFS,
@@ -325,6 +331,86 @@ TEST(ChildSteps, KeyringAblatedCallsNothing) {
   FakeKernel k;
   run_steps(sp.plan);
   EXPECT_EQ(k.count(SYS_keyctl), 0u);
+}
+
+// Masked and read-only paths: opened with no symlink on the way (RESOLVE_NO_SYMLINKS), the mask
+// source is the host's /dev/null by a checked fd, and the read-only copy is made on fds
+// (open_tree, mount_setattr recursive, move_mount), never by resolving the path again.
+TEST(ChildSteps, ProtectedPathsAreOpenedOnceWithoutSymlinksAndMountedByFd) {
+  StrictPlan sp;
+  const char* ro[1] = {"proc/sys"};
+  sp.plan.readonly_paths = ro;
+  FakeKernel k;
+  // The pointers are looked at during the call (the child's stack is gone afterwards): the
+  // matchers only watch and never fail anything.
+  std::vector<std::uint64_t> resolves;
+  k.fail_if(SYS_openat2, EIO, [&](const FakeCall& c) {
+    if (string_arg(c, 1, "proc/kcore") || string_arg(c, 1, "proc/sys"))
+      resolves.push_back(reinterpret_cast<const open_how*>(c.args[2])->resolve);
+    return false;
+  });
+  bool masked_from_devnull_fd = false, devnull_by_path = false;
+  k.fail_if(SYS_mount, EIO, [&](const FakeCall& c) {
+    devnull_by_path = devnull_by_path || string_arg(c, 0, "/dev/null");
+    if (prefix_arg(c, 0, "/proc/self/fd/") && (c.args[3] & MS_BIND)) masked_from_devnull_fd = true;
+    return false;
+  });
+  std::vector<std::uint64_t> attrs;
+  k.fail_if(SYS_mount_setattr, EIO, [&](const FakeCall& c) {
+    attrs.push_back(reinterpret_cast<const mount_attr*>(c.args[3])->attr_set);
+    return false;
+  });
+  run_steps(sp.plan);
+  ASSERT_EQ(resolves.size(), 2u);
+  for (std::uint64_t r : resolves) {
+    EXPECT_NE(r & RESOLVE_NO_SYMLINKS, 0u);
+    EXPECT_NE(r & RESOLVE_IN_ROOT, 0u);
+  }
+  EXPECT_TRUE(masked_from_devnull_fd);
+  EXPECT_FALSE(devnull_by_path);
+  ASSERT_EQ(attrs, std::vector<std::uint64_t>({MOUNT_ATTR_RDONLY}));
+  const FakeCall& set = k.calls()[static_cast<std::size_t>(k.first(SYS_mount_setattr))];
+  EXPECT_NE(set.args[2] & AT_RECURSIVE, 0);
+  EXPECT_EQ(k.count(SYS_move_mount), 1u);
+  EXPECT_LT(k.first(SYS_open_tree), k.first(SYS_mount_setattr));
+  EXPECT_LT(k.first(SYS_mount_setattr), k.first(SYS_move_mount));
+}
+
+// A symlink at a masked path (a racing exchange) is waited out: the path is tried again and
+// masked once it is a file, and the record still says a symlink was met (ELOOP, which path).
+TEST(ChildSteps, MaskedPathSymlinkIsRetriedAndRecorded) {
+  StrictPlan sp;
+  FakeKernel k;
+  int left = 3;
+  k.fail_if(SYS_openat2, ELOOP,
+            [&left](const FakeCall& c) { return string_arg(c, 1, "proc/kcore") && left-- > 0; });
+  bool masked = false;
+  k.fail_if(SYS_mount, EIO, [&](const FakeCall& c) {
+    masked = masked || prefix_arg(c, 0, "/proc/self/fd/");
+    return false;
+  });
+  Outcome o = run_steps(sp.plan);
+  EXPECT_EQ(o[Prim::Mounts].status, PrimStatus::Failed);
+  EXPECT_EQ(o[Prim::Mounts].err, ELOOP);
+  EXPECT_EQ(o[Prim::Mounts].detail["failedMasked"], 0);
+  EXPECT_GE(k.count(SYS_nanosleep), 3u);
+  EXPECT_TRUE(masked) << "the file behind the exchange is masked all the same";
+}
+
+// "/dev/null" that is not the null device is never used as the mask source.
+TEST(ChildSteps, MaskSourceMustBeTheNullDevice) {
+  StrictPlan sp;
+  FakeKernel k;
+  k.fail_if(SYS_openat, ENOENT, [](const FakeCall& c) { return string_arg(c, 1, "/dev/null"); });
+  bool masked = false;
+  k.fail_if(SYS_mount, EIO, [&](const FakeCall& c) {
+    masked = masked || prefix_arg(c, 0, "/proc/self/fd/");
+    return false;
+  });
+  Outcome o = run_steps(sp.plan);
+  EXPECT_EQ(o[Prim::Mounts].status, PrimStatus::Failed);
+  EXPECT_EQ(o[Prim::Mounts].err, ENOENT);
+  EXPECT_FALSE(masked) << "masked from something that is not the null device";
 }
 
 TEST(ChildSteps, PivotRootRefusedFallsBackToChrootAndSaysSo) {

@@ -61,6 +61,7 @@ class FakeKernel {
   std::vector<Rule> rules_;
   std::vector<FakeCall> calls_;
   std::vector<int> real_fds_;
+  std::vector<long> null_fds_;  // fds it handed out for "/dev/null"
   int next_fd_ = 100;
   int exec_exit_ = -1;
   void (*on_exec_)(const FakeKernel&) = nullptr;
