@@ -178,9 +178,10 @@ Observation fx_exec_mode(Env& env, const Cell& c) {
   std::string mask = rec.value("ablation", json::array()).dump();
   std::string caps = s.value("CapEff", "?");
   std::string ev = "exec record mode " + mode + ", ablation " + mask + "; exec'd CapEff " + caps;
-  json want = json::array();
-  want.push_back(c.ablate);
-  bool kept = mode == "enforce" && rec.value("ablation", json::array()) == want &&
+  // The container's own mask, as its record names it (canonical names: "caps" reads
+  // "capabilities"); the state check has compared it with the cell's --ablate list.
+  json want = state["hardening"].value("ablation", json::array());
+  bool kept = mode == "enforce" && !want.empty() && rec.value("ablation", json::array()) == want &&
               caps != "0000000000000000";
   if (!kept) return escaped("exec ran without the container's mode or mask: " + ev, state);
   return blocked(ev, state);

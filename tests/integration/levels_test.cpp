@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include "tests/integration/harness.hpp"
 
@@ -149,6 +150,52 @@ TEST(Levels, EnforceAbortsOnAFailedPrimitive) {
   ASSERT_EQ(res.status, 0) << res.err;
   EXPECT_EQ(h["mode"], "enforce");
   EXPECT_EQ(h["level"], "full");
+}
+
+// exec plans with the container's mode and ablation mask (state hardening.mode and
+// .ablation): into an enforced container, a primitive that fails aborts the exec (the same
+// capability set the kernel refuses, given by --process) and the harness never runs; into a
+// best-effort one it is a warning and the record in hardening.execs says failed. An ablated
+// primitive stays ablated for the exec.
+TEST(Levels, ExecKeepsTheContainersModeAndAblation) {
+  Sandbox sb;
+  std::string proc = sb.dir + "/process.json";
+  {
+    json p = failing_caps_config({"/bin/nyx-probe", "echo", "ran"})["process"];
+    std::ofstream(proc) << p.dump();
+  }
+  for (bool enforce : {true, false}) {
+    SCOPED_TRACE(enforce ? "enforce" : "best-effort");
+    sb.write_config(runc_like_config({"/bin/nyx-probe", "sleep", "5"}));
+    std::string id = sb.id(enforce ? "exenf" : "exbe");
+    std::vector<std::string> run = {"run",     "--detach", "--bundle",
+                                    sb.bundle, "--ablate", "keyring"};
+    if (enforce) run.push_back("--enforce");
+    run.push_back(id);
+    Result d = sb.nyx(run);
+    ASSERT_EQ(d.status, 0) << d.err;
+    Result e = sb.nyx({"exec", "--process", proc, id});
+    json st = sb.state(id);
+    sb.nyx({"delete", "--force", id});
+    json execs = st["hardening"].value("execs", json::array());
+    if (enforce) {
+      EXPECT_EQ(e.status, 255) << e.err;
+      EXPECT_EQ(e.out.find("ran"), std::string::npos) << e.out;
+      EXPECT_NE(e.err.find("hardening failed in enforce mode: capabilities: failed: EPERM"),
+                std::string::npos)
+          << e.err;
+      EXPECT_TRUE(execs.empty()) << execs;
+    } else {
+      EXPECT_EQ(e.status, 0) << e.err;
+      EXPECT_NE(e.out.find("ran"), std::string::npos) << e.out;
+      EXPECT_NE(e.err.find("capabilities: failed: EPERM"), std::string::npos) << e.err;
+      ASSERT_EQ(execs.size(), 1u) << st["hardening"];
+      EXPECT_EQ(execs[0]["mode"], "best-effort");
+      EXPECT_EQ(execs[0]["primitives"]["capabilities"]["status"], "failed");
+      EXPECT_EQ(execs[0]["ablation"], json({"keyring"}));
+      EXPECT_EQ(execs[0]["primitives"]["keyring"]["ablated"], true);
+    }
+  }
 }
 
 }  // namespace
