@@ -22,6 +22,8 @@ class ChildContext {
   char exe[PATH_MAX] = "";
   std::uint64_t kept_inheritable = 0;  // for a deferred capability drop without configured sets
   std::uint32_t ready_mask = 0;        // Confine rows whose check passed: their commit runs
+  bool detached = false;               // the parent sent Keep: the process outlives it
+  bool committed = false;              // the Confine loads and the deferred drop are done
 
   void ready(Prim p) { ready_mask |= 1U << static_cast<unsigned>(p); }
   bool is_ready(Prim p) const { return (ready_mask & (1U << static_cast<unsigned>(p))) != 0; }

@@ -390,7 +390,15 @@ Observation fx_exec_ptrace(Env& env, const Cell& c) {
                    " tries on runtime processes: ptrace " + num(h, "attached") + ", mem " +
                    num(h, "mem") + ", fd " + num(h, "fds") + ", environ " + num(h, "environ");
   if (got > 0) return escaped(ev, state);
-  if (count(h, "attempts") == 0) return error("never saw the joining runtime: " + ev, state);
+  if (count(h, "attempts") == 0) {
+    // The hunt ran (it saw the exec'd processes appear) and no process still named nyx-runtime
+    // was ever in the container's pid namespace: the joining process stays outside it.
+    if (count(h, "pids") == 0 || ok == 0) return error("the hunt saw no exec: " + ev, state);
+    return blocked(ev + "; " + num(h, "pids") +
+                       " new processes seen, none named nyx-runtime (the joining process stays "
+                       "outside the pid namespace; what it forks in is named after its harness)",
+                   state);
+  }
   return blocked(ev + " (all denied)", state);
 }
 

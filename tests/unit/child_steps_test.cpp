@@ -597,5 +597,128 @@ TEST(ChildSequence, AFilterTheKernelRefusesLateStopsTheHarness) {
   ::close(sv[0]);
 }
 
+// ---- exec into a pid namespace: the joining process forks the exec'd process at the start ----
+
+struct ForkRun {
+  ChildReport report;   // the report before the start
+  ChildReport handoff;  // the message after it (Pid from the joining process)
+  std::vector<std::pair<long, long>> calls;
+  int exit_code = -1;
+};
+
+// run_child with fork_at_start on the fake kernel; `child_path` makes clone return 0, as in the
+// forked process. The calls are sent at execve (child path) or read back through the pipe when
+// the joining process exits (its calls are sent by an exit hook instead).
+ForkRun run_fork(ChildPlan plan, bool child_path) {
+  int sv[2];
+  int pipefd[2];
+  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+  EXPECT_EQ(::pipe2(pipefd, O_CLOEXEC), 0);
+  plan.sock = sv[1];
+  plan.fork_at_start = true;
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(sv[0]);
+    ::close(pipefd[0]);
+    g_calls_pipe = pipefd[1];
+    FakeKernel k;
+    k.pass_fd(sv[1]);
+    k.exit_at_exec(42);
+    k.on_exec(send_calls);
+    // The joining process: after clone it reports and exits; its calls go out at the clone.
+    if (child_path) {
+      k.fail_if(SYS_clone, 0, [](const FakeCall&) { return true; });
+    } else {
+      k.fail_if(SYS_clone, EIO, [&k](const FakeCall&) {
+        send_calls(k);
+        return false;
+      });
+    }
+    run_child(plan);
+  }
+  ::close(sv[1]);
+  ::close(pipefd[1]);
+  ForkRun r;
+  ChildReport report;
+  EXPECT_EQ(::read(sv[0], &report, sizeof report), static_cast<ssize_t>(sizeof report));
+  r.report = report;
+  char start = static_cast<char>(ParentMsg::Start);
+  EXPECT_EQ(::write(sv[0], &start, 1), 1);
+  long pair[2];
+  while (::read(pipefd[0], pair, sizeof pair) == static_cast<ssize_t>(sizeof pair))
+    r.calls.emplace_back(pair[0], pair[1]);
+  if (!child_path) {
+    ChildReport handoff;
+    EXPECT_EQ(::read(sv[0], &handoff, sizeof handoff), static_cast<ssize_t>(sizeof handoff));
+    r.handoff = handoff;
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  ::close(sv[0]);
+  ::close(pipefd[0]);
+  return r;
+}
+
+long index_of(const ForkRun& r, long nr) {
+  for (std::size_t i = 0; i < r.calls.size(); ++i) {
+    if (r.calls[i].first == nr) return static_cast<long>(i);
+  }
+  return -1;
+}
+
+// The joining process takes the harness's name, forks with CLONE_PARENT | CLONE_VFORK (never
+// sharing memory), hands over the pid and exits; with noNewPrivileges it loads nothing itself.
+TEST(ChildSequence, ExecIntoAPidNamespaceForksTheProcessAtTheStart) {
+  StrictPlan sp;
+  ForkRun r = run_fork(sp.plan, false);
+  EXPECT_EQ(r.report.kind, ChildMsg::Report);
+  EXPECT_EQ(r.handoff.kind, ChildMsg::Pid);
+  EXPECT_EQ(r.handoff.pid, 4242);
+  EXPECT_EQ(r.exit_code, 1);  // the joining process is done
+  ASSERT_GE(index_of(r, SYS_prctl), 0);
+  bool loaded = false;
+  for (const auto& [nr, a2] : r.calls)
+    loaded = loaded || (nr == SYS_seccomp && a2 != 0);
+  EXPECT_FALSE(loaded) << "the joining process loaded the filter although no_new_privs was set";
+}
+
+TEST(ChildSequence, TheForkedProcessLoadsTheFilterAndExecs) {
+  StrictPlan sp;
+  ForkRun r = run_fork(sp.plan, true);
+  EXPECT_EQ(r.exit_code, 42);  // reached execve
+  std::size_t load = r.calls.size();
+  for (std::size_t i = 0; i < r.calls.size(); ++i) {
+    if (r.calls[i].first == SYS_seccomp && r.calls[i].second != 0) load = i;
+  }
+  ASSERT_LT(load, r.calls.size());
+  EXPECT_GT(load, static_cast<std::size_t>(index_of(r, SYS_clone)));
+  ASSERT_EQ(load + 2, r.calls.size());
+  EXPECT_EQ(r.calls.back().first, SYS_execve);
+}
+
+// Without no_new_privs the load needs CAP_SYS_ADMIN: load and capability drop happen in the
+// joining process, before the fork, so the process in the container never holds more than the
+// harness's capabilities.
+TEST(ChildSequence, ADeferredDropHappensBeforeTheFork) {
+  StrictPlan sp;
+  sp.plan.no_new_privs = false;
+  sp.plan.defer_cap_drop = true;
+  sp.plan.uid = 1000;
+  ForkRun r = run_fork(sp.plan, true);
+  EXPECT_EQ(r.exit_code, 42);
+  long clone = index_of(r, SYS_clone);
+  ASSERT_GE(clone, 0);
+  long load = -1, drop = -1;
+  for (std::size_t i = 0; i < r.calls.size(); ++i) {
+    if (r.calls[i].first == SYS_seccomp && r.calls[i].second != 0) load = static_cast<long>(i);
+    if (r.calls[i].first == SYS_capset) drop = static_cast<long>(i);
+  }
+  EXPECT_GE(load, 0);
+  EXPECT_LT(load, clone);
+  EXPECT_LT(drop, clone);
+  EXPECT_GT(drop, load);
+}
+
 }  // namespace
 }  // namespace nyx
