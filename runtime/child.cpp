@@ -400,8 +400,8 @@ void commit(ChildContext& c) {
 // /proc/PID/environ shows), and when the filter load needs CAP_SYS_ADMIN (noNewPrivileges
 // false), the load and the capability drop happen here, before the fork, so that it never
 // holds more than the harness's capabilities (the fork and the report then run under the
-// filter). It takes the terminal, arms its death signal for a foreground exec, loads the
-// filters (if not loaded yet) and execs.
+// filter). It leads a session of its own and takes the terminal, arms its death signal for a
+// foreground exec, loads the filters (if not loaded yet) and execs.
 void fork_into_container(ChildContext& c) {
   const ChildPlan& p = c.plan;
   const char* base = std::strrchr(c.exe, '/');
@@ -415,8 +415,9 @@ void fork_into_container(ChildContext& c) {
     c.send(ChildMsg::Pid);
     c.die_quietly();
   }
+  // A session of its own (the joining process's is led from outside the pid namespace).
+  if (p.wants(Prim::Session) || p.terminal.enabled) sys::call(SYS_setsid);
   if (p.terminal.enabled) {
-    sys::call(SYS_setsid);
     if (long rc = sys::call(SYS_ioctl, 0, TIOCSCTTY, 0); rc < 0)
       c.fatal("process.terminal: cannot make the pty the controlling terminal", -rc);
   }
