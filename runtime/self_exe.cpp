@@ -37,13 +37,13 @@ bool mapped(pid_t pid, const char* file, unsigned id) {
   return false;
 }
 
-[[noreturn]] void exec_fd(int fd) {
+// execveat of `fd`; returns only on failure, with the errno.
+int exec_fd(int fd) {
   ::setenv(kReexecMark, "1", 1);
   ::syscall(SYS_execveat, fd, "", g_argv, environ, AT_EMPTY_PATH);
   int err = errno;
   ::unsetenv(kReexecMark);
-  errno = err;
-  throw err;
+  return err;
 }
 
 int readonly_bind() {
@@ -55,11 +55,7 @@ int readonly_bind() {
   if (::syscall(SYS_mount_setattr, tree.get(), "", AT_EMPTY_PATH, &attr, sizeof attr) != 0) {
     return errno;
   }
-  try {
-    exec_fd(tree.get());
-  } catch (int err) {
-    return err;
-  }
+  return exec_fd(tree.get());
 }
 
 int sealed_copy() {
@@ -68,22 +64,18 @@ int sealed_copy() {
   if (!src || ::fstat(src.get(), &st) != 0) return errno;
   constexpr unsigned kExec = 0x0010U;  // MFD_EXEC (6.3): executable whatever vm.memfd_noexec
   UniqueFd mem(::memfd_create("nyx-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING | kExec));
-  if (!mem && errno == EINVAL)
+  if (!mem && errno == EINVAL) {
     mem.reset(::memfd_create("nyx-runtime", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  }
   if (!mem) return errno;
   off_t off = 0;
   while (off < st.st_size) {
     ssize_t n = ::sendfile(mem.get(), src.get(), &off, static_cast<std::size_t>(st.st_size - off));
     if (n <= 0) return n < 0 ? errno : EIO;
   }
-  if (::fcntl(mem.get(), F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) !=
-      0)
-    return errno;
-  try {
-    exec_fd(mem.get());
-  } catch (int err) {
-    return err;
-  }
+  constexpr int kSeals = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+  if (::fcntl(mem.get(), F_ADD_SEALS, kSeals) != 0) return errno;
+  return exec_fd(mem.get());
 }
 
 }  // namespace
