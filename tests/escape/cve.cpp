@@ -638,6 +638,34 @@ Observation fx_masked_race(Env& env, const Cell& c) {
 // a read-only path exchanged with a symlink to a decoy directory while the runtime binds and
 // remounts it. The harness writes through the path; a write that reaches the real directory
 // while the record says the mounts applied is a silent escape.
+// The real read-only directory's file, whichever of the two exchanged names it has now: the
+// name is opened as a directory without following a symlink (the other name is the link to the
+// decoy, whose file the harness may legitimately write), and the file is read or written
+// through that fd, so an exchange in between cannot make the runner look at the decoy.
+// Returns false when a flip got in the way of both names; the caller tries again.
+bool real_dir_file(const std::string& a, const std::string& b, const std::string* write,
+                   std::string* read) {
+  for (const std::string& d : {a, b}) {
+    int dfd = open(d.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0) continue;
+    int fd =
+        openat(dfd, "file", (write ? O_WRONLY | O_CREAT | O_TRUNC : O_RDONLY) | O_CLOEXEC, 0644);
+    close(dfd);
+    if (fd < 0) return write == nullptr;  // no file yet: nothing was written
+    bool ok = true;
+    if (write != nullptr) {
+      ok = ::write(fd, write->data(), write->size()) == static_cast<ssize_t>(write->size());
+    } else {
+      char buf[64];
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      *read = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "";
+    }
+    close(fd);
+    return ok;
+  }
+  return false;
+}
+
 Observation fx_readonly_race(Env& env, const Cell& c) {
   std::string rootfs = env.rootfs_copy("rootfs-cve");
   std::string dir = rootfs + "/etc/ro-dir", link = rootfs + "/etc/ro-link";
@@ -659,10 +687,8 @@ Observation fx_readonly_race(Env& env, const Cell& c) {
     double start = now_s();
     while (racing(start, written + failed)) {
       // Written in place by the runner between runs; the flipper may have moved it.
-      for (const std::string& d : {dir, link}) {
-        std::string f = d + "/file";
-        struct stat st {};
-        if (lstat(d.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) write_text(f, "host\n");
+      const std::string host = "host\n";
+      for (int i = 0; i < 1000 && !real_dir_file(dir, link, &host, nullptr); ++i) {
       }
       Ran r = env.launch(launch_for(c, cfg, {kProbe, "write", "/etc/ro-dir/file", "pwned"}));
       ++runs;
@@ -670,14 +696,10 @@ Observation fx_readonly_race(Env& env, const Cell& c) {
       std::string status =
           state.is_object() ? state["hardening"]["primitives"]["mounts"].value("status", "") : "";
       if (status == "failed") ++failed;
-      bool hit = false;
-      for (const std::string& d : {dir, link}) {
-        struct stat st {};
-        if (lstat(d.c_str(), &st) == 0 && S_ISDIR(st.st_mode) &&
-            read_text(d + "/file") == "pwned") {
-          hit = true;
-        }
+      std::string now;
+      for (int i = 0; i < 1000 && !real_dir_file(dir, link, nullptr, &now); ++i) {
       }
+      bool hit = now == "pwned";
       if (hit) {
         ++written;
         if (status != "failed") ++silent;
