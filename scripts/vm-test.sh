@@ -3,7 +3,7 @@
 # kernel, systemd as PID 1, cgroup v2 unified, AppArmor (docs/hosts.md). As root:
 #   scripts/vm-test.sh [TEST...]
 # TEST: NAME (tests/vm/tests.d/NAME.sh), cmd:SHELL-COMMAND, or xfail:TEST (expected to fail
-# today: reported, not counted). Default: host nyx-run xfail:integration.
+# today: reported, not counted). Default: host nyx-run integration.
 # Installs its Debian packages (qemu, mmdebstrap), builds nyx into build/ when it is not
 # there, builds the VM image once (tests/vm/image.sh, cached in /var/cache/nyx-vm), boots it
 # under qemu (TCG: no KVM needed) with the source tree and the build directory shared over 9p
@@ -41,7 +41,7 @@ BUILD=$(readlink -f "${NYX_VM_BUILD:-build}")
 [ -f "$BUILD/CTestTestfile.cmake" ] || die "$BUILD is not a CMake build directory"
 
 TESTS=("$@")
-[ ${#TESTS[@]} -gt 0 ] || TESTS=(host nyx-run xfail:integration)
+[ ${#TESTS[@]} -gt 0 ] || TESTS=(host nyx-run integration)
 TIMEOUT=${NYX_VM_TIMEOUT:-2400}
 CPUS=${NYX_VM_CPUS:-2}
 MEM=${NYX_VM_MEM:-2048}
@@ -66,10 +66,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# The run share: what the guest's nyx-vm-boot sources, and the test list.
+# The run share: what the guest's nyx-vm-boot sources, the test list, and a copy of tests/vm
+# (the runner and tests.d) taken now, so that editing a test during a run changes nothing.
 mkdir -p "$T/run"
+cp -r tests/vm "$T/run/vm"
 {
   printf 'export NYX_SRC=%q NYX_BUILD=%q\n' "$SRC" "$BUILD"
+  printf 'export NYX_VM_RUNNER=/run/nyx-vm/vm/guest/run-tests.sh\n'
   printf 'export NYX_VM_TEST_TIMEOUT=%q\n' "${NYX_VM_TEST_TIMEOUT:-1200}"
 } >"$T/run/env"
 printf '%s\n' "${TESTS[@]}" >"$T/run/tests"
@@ -78,7 +81,7 @@ qemu-img create -q -f qcow2 -b "$IMG/root.img" -F raw "$T/disk.qcow2"
 mkdir -p "$(dirname "$LOG")"
 : >"$LOG"
 
-CPU=max
+CPU=${NYX_VM_CPU:-max}
 [ "$ACCEL" = kvm ] && CPU=host
 APPEND="root=/dev/vda rw rootfstype=ext4 console=ttyS0,115200 panic=1 fsck.mode=skip"
 APPEND+=" systemd.unified_cgroup_hierarchy=1 apparmor=1 security=apparmor"

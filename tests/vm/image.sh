@@ -96,7 +96,7 @@ CUSTOMIZE_HOOK='
 # nyx-vm-boot (tests/vm/image.sh): started by nyx-vm.service once the system is up. Mounts
 # the host shares (nyxrun: the run directory with env and tests; nyxsrc: the source tree,
 # read-only; nyxbuild: the build directory) at the paths they have on the host, runs the
-# runner from the source tree, prints the result line scripts/vm-test.sh waits for and
+# runner (NYX_VM_RUNNER from env: the copy of tests/vm in the run share), prints the result line scripts/vm-test.sh waits for and
 # powers off. Every failure on the way is a result too.
 result() {
   echo "NYX-VM-RESULT: $1"
@@ -116,7 +116,7 @@ share nyxrun /run/nyx-vm || fail "cannot mount the run share"
 . /run/nyx-vm/env || fail "no env in the run share"
 share nyxsrc "$NYX_SRC" ro || fail "cannot mount the source share at $NYX_SRC"
 share nyxbuild "$NYX_BUILD" || fail "cannot mount the build share at $NYX_BUILD"
-runner=$NYX_SRC/tests/vm/guest/run-tests.sh
+runner=${NYX_VM_RUNNER:-$NYX_SRC/tests/vm/guest/run-tests.sh}
 [ -f "$runner" ] || fail "$runner missing"
 bash "$runner" /run/nyx-vm/tests
 result $?

@@ -34,17 +34,28 @@ step "nyx: --memory 64m seen inside" '^67108864$' "${P[@]}" --runtime "$NYX" run
   --memory 64m localhost/nyxbox:latest cat /sys/fs/cgroup/memory.max
 step "nyx: --pids-limit 33 seen inside" '^33$' "${P[@]}" --runtime "$NYX" run --rm --network none \
   --pids-limit 33 localhost/nyxbox:latest cat /sys/fs/cgroup/pids.max
-# What podman asked for (AppArmor profile, cgroup) against what the process got.
-step "nyx: run -d" '^[0-9a-f]{64}$' "${P[@]}" --runtime "$NYX" run -d --name vm1 --network none \
-  localhost/nyxbox:latest sleep 300
-if "${P[@]}" container exists vm1 2>/dev/null; then
-  pid=$("${P[@]}" inspect --format '{{.State.Pid}}' vm1 2>/dev/null)
-  cid=$("${P[@]}" inspect --format '{{.Id}}' vm1 2>/dev/null)
-  echo "  podman asked: apparmor=$("${P[@]}" inspect --format '{{.AppArmorProfile}}' vm1 2>/dev/null)"
-  echo "  process $pid: cgroup $(cat "/proc/$pid/cgroup" 2>/dev/null), label $(cat "/proc/$pid/attr/current" 2>/dev/null)"
-  [ -n "$cid" ] && "$NYX" state "$cid" 2>&1 | jq -c '{status, cgroup: (.hardening.cgroups // .hardening.cgroup // null), apparmor: (.hardening.apparmor // null)}' 2>&1 | head -5
-  step "nyx: exec" '^ok$' "${P[@]}" exec vm1 echo ok
-  step "nyx: rm -f" 'vm1' "${P[@]}" rm -f -t 0 vm1
-fi
+# What podman asked for (AppArmor profile, cgroup) against what the process got, and what
+# nyx's state record says. crun first: it shows the checks hold for a runtime that does both.
+agree() {
+  local who=$1 rt=$2 c=vm-$1
+  step "$who: run -d" '^[0-9a-f]{64}$' "${P[@]}" --runtime "$rt" run -d --name "$c" --network none \
+    localhost/nyxbox:latest sleep 300
+  "${P[@]}" container exists "$c" 2>/dev/null || return
+  local pid cid profile cgpath
+  pid=$("${P[@]}" inspect --format '{{.State.Pid}}' "$c")
+  cid=$("${P[@]}" inspect --format '{{.Id}}' "$c")
+  profile=$("${P[@]}" inspect --format '{{.AppArmorProfile}}' "$c")
+  cgpath=$("${P[@]}" inspect --format '{{.State.CgroupPath}}' "$c")
+  echo "  $who: podman asked for AppArmor profile '$profile', cgroup '$cgpath'"
+  echo "  $who: process $pid is in cgroup '$(cut -d: -f3 "/proc/$pid/cgroup")', label '$(cat "/proc/$pid/attr/current")'"
+  [ "$who" = nyx ] && echo "  nyx: state record: $("$NYX" state "$cid" 2>&1 |
+    jq -c '{status, cgroups: .hardening.primitives.cgroups, apparmor: .hardening.primitives.apparmor}' 2>&1)"
+  step "$who: exec" '^ok$' "${P[@]}" exec "$c" echo ok
+  step "$who: the process runs under podman's AppArmor profile" "^$profile " cat "/proc/$pid/attr/current"
+  step "$who: the process is in podman's cgroup" "^0::$cgpath\$" cat "/proc/$pid/cgroup"
+  step "$who: rm -f" "$c" "${P[@]}" rm -f -t 0 "$c"
+}
+agree crun crun
+agree nyx "$NYX"
 "${P[@]}" rm -af -t 0 >/dev/null 2>&1
 exit $bad
