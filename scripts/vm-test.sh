@@ -13,7 +13,8 @@
 # Env: NYX_VM_BUILD (build dir, default build), NYX_VM_TIMEOUT (s, whole VM, default 2400),
 # NYX_VM_TEST_TIMEOUT (s, per test, default 1200), NYX_VM_CPUS (2), NYX_VM_MEM (MiB, 2048),
 # NYX_VM_ACCEL (tcg; kvm or auto to use /dev/kvm), NYX_VM_CACHE (/var/cache/nyx-vm),
-# NYX_VM_REBUILD=1 (rebuild the image), NYX_VM_LOG (serial log, default BUILD/vm-test/serial.log).
+# NYX_VM_REBUILD=1 (rebuild the image), NYX_VM_LOG (serial log, default BUILD/vm-test/serial.log),
+# NYX_VM_APPEND (more kernel command line), NYX_VM_CPU (qemu -cpu under TCG, default max).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$(pwd)
@@ -87,6 +88,7 @@ APPEND="root=/dev/vda rw rootfstype=ext4 console=ttyS0,115200 panic=1 fsck.mode=
 APPEND+=" systemd.unified_cgroup_hierarchy=1 apparmor=1 security=apparmor"
 # Emulated CPUs: speculation mitigations (page-table isolation above all) only cost time here.
 APPEND+=" mitigations=off loglevel=4 systemd.show_status=auto net.ifnames=0"
+APPEND+=${NYX_VM_APPEND:+ $NYX_VM_APPEND}
 QEMU=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
   -machine q35 -accel "$ACCEL" -cpu "$CPU" -smp "$CPUS" -m "$MEM"
   -kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.img" -append "$APPEND"
@@ -120,7 +122,7 @@ while kill -0 "$QPID" 2>/dev/null; do
   if [ -z "$runner_at" ] && grep -q 'NYX-VM-RUNNER:' "$LOG"; then
     runner_at=$now
   fi
-  if [ -z "$runner_at" ] && grep -Eq 'Kernel panic|You are in emergency mode|Give root password for maintenance|Dropping to a shell|\(initramfs\) ' "$LOG"; then
+  if [ -z "$runner_at" ] && grep -Eq 'Kernel panic|You are in (emergency|rescue) mode|Press Enter for maintenance|Give root password for maintenance|Dropping to a shell|\(initramfs\) ' "$LOG"; then
     why="the guest could not boot"
     sleep 2
     break
@@ -128,23 +130,23 @@ while kill -0 "$QPID" 2>/dev/null; do
   sleep 1
 done
 if [ -n "$why" ]; then
-  kill -KILL "$QPID" 2>/dev/null
+  kill -KILL "$QPID" 2>/dev/null || true
 fi
-wait "$QPID" 2>/dev/null
-qrc=$?
+qrc=0
+wait "$QPID" 2>/dev/null || qrc=$?
 QPID=
 sleep 0.5
-kill "$TPID" 2>/dev/null
-wait "$TPID" 2>/dev/null
+kill "$TPID" 2>/dev/null || true
+wait "$TPID" 2>/dev/null || true
 TPID=
 END=$(date +%s)
 [ -z "$runner_at" ] && grep -q 'NYX-VM-RUNNER:' "$LOG" && runner_at=$END
 
 clean=$(tr -d '\r' <"$LOG")
-result=$(grep -Eo '^NYX-VM-RESULT: [0-9]+' <<<"$clean" | tail -1 | cut -d' ' -f2)
+result=$(grep -Eo '^NYX-VM-RESULT: [0-9]+' <<<"$clean" | tail -1 | cut -d' ' -f2 || true)
 echo
 echo "vm-test: ---- results ----"
-grep -E '^NYX-VM-(PASS|FAIL|XFAIL|XPASS|SUMMARY|ERROR):' <<<"$clean" | sed 's/^NYX-VM-/  /'
+grep -E '^NYX-VM-(PASS|FAIL|XFAIL|XPASS|SUMMARY|ERROR):' <<<"$clean" | sed 's/^NYX-VM-/  /' || true
 timing="image $((IMG_READY - START)) s"
 [ -n "$runner_at" ] && timing+=", boot to runner $((runner_at - IMG_READY)) s"
 timing+=", total $((END - START)) s"

@@ -41,18 +41,25 @@ agree() {
   step "$who: run -d" '^[0-9a-f]{64}$' "${P[@]}" --runtime "$rt" run -d --name "$c" --network none \
     localhost/nyxbox:latest sleep 300
   "${P[@]}" container exists "$c" 2>/dev/null || return
-  local pid cid profile cgpath
+  local pid cid profile want
   pid=$("${P[@]}" inspect --format '{{.State.Pid}}' "$c")
   cid=$("${P[@]}" inspect --format '{{.Id}}' "$c")
   profile=$("${P[@]}" inspect --format '{{.AppArmorProfile}}' "$c")
-  cgpath=$("${P[@]}" inspect --format '{{.State.CgroupPath}}' "$c")
-  echo "  $who: podman asked for AppArmor profile '$profile', cgroup '$cgpath'"
+  # The cgroup podman gives the runtime in cgroupsPath (podman's own CgroupPath is read back
+  # from the process, so it cannot tell): cgroupfs "/libpod_parent/libpod-ID", systemd
+  # "machine.slice:libpod:ID", the scope machine.slice/libpod-ID.scope (crun puts the
+  # process in a "container" leaf below it).
+  want=/libpod_parent/libpod-$cid
+  [ "$CM" = systemd ] && want=/machine.slice/libpod-$cid.scope
+  echo "  $who: podman asked for AppArmor profile '$profile', cgroup '$want'"
   echo "  $who: process $pid is in cgroup '$(cut -d: -f3 "/proc/$pid/cgroup")', label '$(cat "/proc/$pid/attr/current")'"
   [ "$who" = nyx ] && echo "  nyx: state record: $("$NYX" state "$cid" 2>&1 |
     jq -c '{status, cgroups: .hardening.primitives.cgroups, apparmor: .hardening.primitives.apparmor}' 2>&1)"
   step "$who: exec" '^ok$' "${P[@]}" exec "$c" echo ok
   step "$who: the process runs under podman's AppArmor profile" "^$profile " cat "/proc/$pid/attr/current"
-  step "$who: the process is in podman's cgroup" "^0::$cgpath\$" cat "/proc/$pid/cgroup"
+  step "$who: the process is in podman's cgroup" "^0::$want(/[^/]+)?\$" cat "/proc/$pid/cgroup"
+  [ "$who" = nyx ] && step "nyx: the state record says the cgroup was applied" '^"applied"$' \
+    bash -c "$NYX state $cid | jq .hardening.primitives.cgroups.status"
   step "$who: rm -f" "$c" "${P[@]}" rm -f -t 0 "$c"
 }
 agree crun crun
