@@ -89,6 +89,7 @@ APPEND+=" systemd.unified_cgroup_hierarchy=1 apparmor=1 security=apparmor"
 # Emulated CPUs: speculation mitigations (page-table isolation above all) only cost time here.
 APPEND+=" mitigations=off loglevel=4 systemd.show_status=auto net.ifnames=0"
 APPEND+=${NYX_VM_APPEND:+ $NYX_VM_APPEND}
+# shellcheck disable=SC2054  # qemu's own option syntax separates with commas
 QEMU=(qemu-system-x86_64 -nodefaults -no-user-config -display none -no-reboot
   -machine q35 -accel "$ACCEL" -cpu "$CPU" -smp "$CPUS" -m "$MEM"
   -kernel "$IMG/vmlinuz" -initrd "$IMG/initrd.img" -append "$APPEND"

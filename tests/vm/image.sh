@@ -17,6 +17,7 @@
 # tests/vm/packages, without Recommends, from bookworm, bookworm-updates and bookworm-security.
 # Only Debian packages go in: the nyx build, the tests and the test list come in at boot over
 # 9p (scripts/vm-test.sh), so rebuilding nyx or editing a test never rebuilds the image.
+# shellcheck disable=SC2016  # the hooks and dpkg-query's format expand later, not here
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 CACHE=${NYX_VM_CACHE:-/var/cache/nyx-vm}
@@ -43,7 +44,7 @@ prune() {
   local d
   for d in "$CACHE"/*/ "$CACHE"/.build-*/; do
     d=${d%/}
-    [ -d "$d" ] && [ "$d" != "$DIR" ] || continue
+    if [ ! -d "$d" ] || [ "$d" = "$DIR" ]; then continue; fi
     [ -n "$(find "$d" -maxdepth 0 -newermt '-14 days' 2>/dev/null)" ] && continue
     [ -e "$d/used" ] && [ -n "$(find "$d/used" -newermt '-14 days' 2>/dev/null)" ] && continue
     rm -rf --one-file-system "$d"
@@ -162,7 +163,7 @@ mmdebstrap --mode=root --format=directory --variant=apt --include="$PKGS" \
 
 kernel=$(find "$TMP/root/boot" -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -1)
 initrd=$(find "$TMP/root/boot" -maxdepth 1 -name 'initrd.img-*' | sort -V | tail -1)
-[ -n "$kernel" ] && [ -n "$initrd" ] || die "no kernel or initramfs in the image's /boot"
+if [ -z "$kernel" ] || [ -z "$initrd" ]; then die "no kernel or initramfs in the image's /boot"; fi
 cp "$kernel" "$TMP/vmlinuz"
 cp "$initrd" "$TMP/initrd.img"
 chroot "$TMP/root" dpkg-query -W -f '${Package} ${Version}\n' >"$TMP/packages.txt"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The host shape: Debian's 6.1 kernel, systemd as PID 1, cgroup v2 unified with controllers,
 # AppArmor enabled. Prints what it sees, then checks it.
+# shellcheck disable=SC2317  # the check functions are called through check()
 set -uo pipefail
 bad=0
 check() {
@@ -10,6 +11,7 @@ check() {
 }
 echo "kernel:      $(uname -r) $(uname -v)"
 echo "cmdline:     $(cat /proc/cmdline)"
+# shellcheck source=/dev/null
 echo "os:          $(. /etc/os-release && echo "$PRETTY_NAME") (debian_version $(cat /etc/debian_version))"
 echo "cpus:        $(nproc), memory: $(free -m | awk '/^Mem:/ {print $2}') MiB"
 echo "lsm:         $(cat /sys/kernel/security/lsm)"

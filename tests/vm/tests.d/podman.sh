@@ -17,7 +17,7 @@ step() {
     echo "  ok   $name"
   else
     echo "  FAIL $name (exit $rc)"
-    sed 's/^/       /' <<<"$out" | head -30
+    head -30 <<<"$out" | sed 's/^/       /'
     bad=1
   fi
 }
