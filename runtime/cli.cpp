@@ -51,6 +51,7 @@ struct Cli {
   std::string signal;
   bool all = false;
   bool force = false;
+  bool regex = false;
   std::string format = "table";
   std::string state_format = "json";
   std::string state_file;
@@ -200,7 +201,12 @@ struct Cli {
     }
     if (CLI::App* c = sub("delete", "delete a container")) {
       c->add_flag("-f,--force", force, "kill it first if it is running");
-      c->callback([this] { action = [this] { return cmd_delete(global, id, force); }; });
+      c->add_flag("-r,--regex", regex, "ID is an extended regular expression (crun)");
+      c->callback([this] {
+        action = [this] {
+          return regex ? cmd_delete_matching(global, id, force) : cmd_delete(global, id, force);
+        };
+      });
     }
     if (CLI::App* c = sub("list", "list containers", false)) {
       c->add_option("-f,--format", format)->check(CLI::IsMember({"table", "json"}));
@@ -249,19 +255,24 @@ struct Cli {
     c->add_option("--pid-file", exec.pid_file);
     c->add_flag("-t,--tty", exec.tty);
     c->add_option("--console-socket", exec.console_socket);
-    c->add_option("-e,--env", exec.env);
+    // One value per occurrence: a repeatable flag must not swallow the command after the ID.
+    auto repeated = [](CLI::Option* o) {
+      o->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+    };
+    repeated(c->add_option("-e,--env", exec.env));
     c->add_option("--cwd", exec.cwd);
     c->add_option("-u,--user", exec.user);
-    c->add_option("-c,--cap", exec.caps);
+    repeated(c->add_option("-c,--cap", exec.caps));
     c->add_flag("--no-new-privs", exec.no_new_privs);
     c->add_option("--preserve-fds", exec.preserve_fds);
     c->add_option("--process-label", exec.process_label, "SELinux label of the process");
     c->add_option("--apparmor", exec.apparmor, "AppArmor profile of the process");
-    c->add_option("--cgroup", exec.cgroups, "[CONTROLLERS:]PATH below the container's cgroup");
-    c->add_option("-g,--additional-gids", exec.additional_gids, "additional group ids");
+    repeated(
+        c->add_option("--cgroup", exec.cgroups, "[CONTROLLERS:]PATH below the container's cgroup"));
+    repeated(c->add_option("-g,--additional-gids", exec.additional_gids, "additional group ids"));
     c->add_flag("--ignore-paused", exec.ignore_paused, "exec in a paused container (it waits)");
     c->add_option("id", exec.id, "container ID")->required();
-    c->add_option("command", exec.args, "the command and its arguments");
+    // The command: everything after the ID, taken before parsing (normalize_exec).
     c->callback([this] { action = [this] { return cmd_exec(global, exec); }; });
   }
 };
@@ -319,9 +330,9 @@ std::vector<std::string> normalize_ps(std::vector<std::string> args, std::size_t
   return args;
 }
 
-// Everything after exec's container ID is the command, options included (as with runc):
-// a "--" before the ID makes the parser take them all as positional.
-std::vector<std::string> normalize_exec(int argc, char** argv) {
+// Everything after exec's container ID is the command, options included (as with runc): it is
+// cut off here and never reaches the parser, which sees the options and the ID only.
+std::vector<std::string> normalize_exec(int argc, char** argv, std::vector<std::string>& command) {
   static const std::set<std::string> kExecValues = {"-p",
                                                     "--process",
                                                     "--pid-file",
@@ -345,11 +356,21 @@ std::vector<std::string> normalize_exec(int argc, char** argv) {
   if (i >= args.size() || args[i] != "exec") return args;
   for (++i; i < args.size(); ++i) {
     const std::string& a = args[i];
-    if (a == "--") return args;
+    if (a == "--") {
+      // exec [OPTIONS] -- ID COMMAND...
+      if (i + 1 < args.size()) {
+        command.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 2, args.end());
+        args.erase(args.begin() + static_cast<std::ptrdiff_t>(i) + 2, args.end());
+      }
+      return args;
+    }
     if (a.size() < 2 || a[0] != '-') break;
     if (kExecValues.count(a) != 0) ++i;
   }
-  if (i < args.size()) args.insert(args.begin() + static_cast<std::ptrdiff_t>(i), "--");
+  if (i + 1 < args.size()) {
+    command.assign(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+    args.erase(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, args.end());
+  }
   return args;
 }
 
@@ -389,8 +410,10 @@ int run_cli(Cli& cli, std::vector<std::string> args) {
 }  // namespace
 
 int cli_main(int argc, char** argv) {
-  std::vector<std::string> args = normalize_exec(argc, argv);
+  std::vector<std::string> command;
+  std::vector<std::string> args = normalize_exec(argc, argv, command);
   Cli cli(command_to_build(args));
+  cli.exec.args = std::move(command);
   try {
     return run_cli(cli, std::move(args));
   } catch (const Error& e) {

@@ -91,11 +91,14 @@ void Creation::load() {
   bundle_ = absolute_dir(opts_.bundle.empty() ? "." : opts_.bundle, "bundle");
   cfg_ = load_config(bundle_ + "/config.json");
   if (!cfg_.process) throw Error("process", "missing required field");
+  for (const auto& e : opts_.extra_env)
+    cfg_.process->env.push_back(e);
   enforce_ = enforce_requested(opts_, cfg_);
   std::string root = cfg_.root.path[0] == '/' ? cfg_.root.path : bundle_ + "/" + cfg_.root.path;
   rootfs_ = absolute_dir(root, "root.path");
   if (cfg_.process->terminal && opts_.console_socket.empty() && opts_.mode != StartMode::Run) {
-    throw Error("process.terminal", "a terminal needs --console-socket when the runtime detaches");
+    throw Error("process.terminal",
+                "cannot allocate a tty when the runtime detaches: use --console-socket");
   }
 }
 

@@ -25,7 +25,8 @@ struct CreateOptions {
   std::string console_socket;
   bool no_pivot = false;
   int preserve_fds = 0;
-  std::vector<int> preserved;  // which of 3..3+preserve_fds-1 the caller really had open
+  std::vector<int> preserved;          // which of 3..3+preserve_fds-1 the caller really had open
+  std::vector<std::string> extra_env;  // added to process.env (socket activation)
   Ablation ablation;
   bool enforce = false;
   StartMode mode = StartMode::Create;

@@ -232,7 +232,7 @@ int cmd_exec(const GlobalOptions& g, const ExecOptions& o) {
   if (!init) throw Error(container_object(o.id), "its init process is gone");
   Config cfg = exec_config(t.container, exec_process(o, t.container), t.state["pid"].get<pid_t>());
   if (cfg.process->terminal && o.console_socket.empty() && o.detach) {
-    throw Error("exec", "a terminal needs --console-socket with --detach");
+    throw Error("exec", "cannot allocate a tty with --detach: use --console-socket");
   }
   PlanInput in;
   in.cfg = &cfg;

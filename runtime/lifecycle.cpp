@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <regex.h>
 #include <signal.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
@@ -184,7 +185,23 @@ int cmd_spec(const SpecOptions& opts, const std::string& bundle) {
   return 0;
 }
 
+namespace {
+
+// Socket activation (systemd's LISTEN_FDS): the fds passed to the runtime go on to the
+// container, which is told so with LISTEN_FDS and LISTEN_PID=1, as runc and crun do.
+void pass_listen_fds(CreateOptions& o) {
+  const char* fds = std::getenv("LISTEN_FDS");
+  int n = fds != nullptr ? std::atoi(fds) : 0;
+  if (n <= 0) return;
+  o.preserve_fds = std::max(o.preserve_fds, n);
+  o.extra_env.push_back("LISTEN_FDS=" + std::to_string(n));
+  o.extra_env.emplace_back("LISTEN_PID=1");
+}
+
+}  // namespace
+
 int cmd_create(const GlobalOptions& g, CreateOptions opts) {
+  pass_listen_fds(opts);
   opts.preserved = reserve_preserved_fds(opts.preserve_fds);
   StateStore store(g.root);
   CreatedContainer c = create_container(store, opts);
@@ -221,6 +238,7 @@ int cmd_start(const GlobalOptions& g, const std::string& id) {
 }
 
 int cmd_run(const GlobalOptions& g, RunOptions opts) {
+  pass_listen_fds(opts.create);
   opts.create.preserved = reserve_preserved_fds(opts.create.preserve_fds);
   bool generated = resolve_run_target(opts);
   opts.create.mode = opts.detach ? StartMode::RunDetached : StartMode::Run;
@@ -353,6 +371,21 @@ int cmd_delete(const GlobalOptions& g, const std::string& id, bool force) {
   }
   if (status != "stopped") kill_container(*dir, sp);
   remove_container(*dir, sp);
+  return 0;
+}
+
+int cmd_delete_matching(const GlobalOptions& g, const std::string& pattern, bool force) {
+  regex_t re;
+  if (::regcomp(&re, ("^(" + pattern + ")$").c_str(), REG_EXTENDED | REG_NOSUB) != 0) {
+    throw Error("--regex", "invalid regular expression \"" + pattern + "\"");
+  }
+  std::vector<std::string> ids;
+  for (const auto& id : StateStore(g.root).ids()) {
+    if (::regexec(&re, id.c_str(), 0, nullptr, 0) == 0) ids.push_back(id);
+  }
+  ::regfree(&re);
+  for (const auto& id : ids)
+    cmd_delete(g, id, force);
   return 0;
 }
 

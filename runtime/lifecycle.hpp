@@ -36,6 +36,8 @@ int cmd_state(const GlobalOptions& g, const std::string& id, const std::string& 
               const std::string& file = {});
 int cmd_kill(const GlobalOptions& g, const std::string& id, const std::string& signal, bool all);
 int cmd_delete(const GlobalOptions& g, const std::string& id, bool force);
+// Every container whose whole ID matches the extended regular expression `pattern`.
+int cmd_delete_matching(const GlobalOptions& g, const std::string& pattern, bool force);
 int cmd_list(const GlobalOptions& g, const std::string& format, bool quiet);
 int cmd_pause(const GlobalOptions& g, const std::string& id, bool pause);
 int cmd_ps(const GlobalOptions& g, const std::string& id, const std::string& format,

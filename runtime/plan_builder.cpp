@@ -64,6 +64,26 @@ void plan_sync(PlanBuilder& b) {
   plan.preserved = b.st.preserved;
 }
 
+// One entry per name, the last one given winning (an exec's --env over the container's own), in
+// the order names first appear: runc's rule.
+std::vector<std::string> unique_env(const std::vector<std::string>& env) {
+  std::vector<std::string> out;
+  for (const auto& e : env) {
+    std::string_view name(e.data(), e.find('='));
+    auto same = [&](const std::string& o) {
+      return o.size() > name.size() && o.compare(0, name.size(), name) == 0 &&
+             o[name.size()] == '=';
+    };
+    auto it = std::find_if(out.begin(), out.end(), same);
+    if (it != out.end()) {
+      *it = e;
+    } else {
+      out.push_back(e);
+    }
+  }
+  return out;
+}
+
 // HOME when the process has none: the user's in the container's /etc/passwd, else "/" (runc).
 std::string home_of(const std::string& rootfs, uid_t uid) {
   UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
@@ -93,8 +113,11 @@ void plan_user(PlanBuilder& b) {
   plan.gid = proc.user.gid;
   st.groups.assign(proc.user.additional_gids.begin(), proc.user.additional_gids.end());
   plan.groups = st.groups;
-  // An unprivileged runtime's user namespace has setgroups denied.
-  plan.set_groups = !b.in.rootless;
+  // An unprivileged runtime's user namespace has setgroups denied; crun's annotation
+  // run.oci.keep_original_groups keeps the caller's supplementary groups.
+  auto keep = b.cfg.annotations.find("run.oci.keep_original_groups");
+  bool keep_groups = keep != b.cfg.annotations.end() && keep->second == "1";
+  plan.set_groups = !b.in.rootless && !keep_groups;
   plan.umask = static_cast<int>(proc.user.umask.value_or(022));
   plan.cwd = st.keep(proc.cwd);
   // A missing cwd is made in the container's tree before the root change, as runc does.
@@ -103,7 +126,7 @@ void plan_user(PlanBuilder& b) {
     st.argv.push_back(st.keep(a));
   st.argv.push_back(nullptr);
   bool has_home = false;
-  for (const auto& e : proc.env) {
+  for (const auto& e : unique_env(proc.env)) {
     const char* kept = st.keep(e);
     st.envp.push_back(kept);
     if (e.rfind("PATH=", 0) == 0) plan.path_env = kept + 5;

@@ -344,5 +344,59 @@ TEST(RuncCompat, BindSourceTheUserNamespaceCannotReach) {
   EXPECT_NE(r.out.find("reachable"), std::string::npos) << r.out;
 }
 
+// exec --env overrides the container's own value of a name (the last one given wins).
+TEST(RuncCompat, ExecEnvOverridesTheContainersValue) {
+  Sandbox sb;
+  json cfg = runc_like_config({"/bin/nyx-probe", "sleep", "30"});
+  cfg["process"]["env"] = {"PATH=/bin", "HOME=/"};
+  std::string id = started(sb, cfg, "env");
+  Result r = sb.nyx({"exec", "--env", "HOME=/tmp", "-e", "FOO=BAR", id, "/bin/sh", "-c",
+                     "echo $HOME $FOO; env | grep -c ^HOME="});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "/tmp BAR\n1\n");
+  sb.nyx({"delete", "--force", id});
+}
+
+// Socket activation: LISTEN_FDS given to the runtime reaches the container with its fds.
+TEST(RuncCompat, ListenFdsArePassedOn) {
+  Sandbox sb;
+  sb.write_config(
+      runc_like_config({"/bin/sh", "-c", "echo $LISTEN_FDS $LISTEN_PID; ls /proc/self/fd"}));
+  std::vector<std::string> argv = {"env", "LISTEN_FDS=1"};
+  for (auto& a : sb.nyx_argv({"run", "--bundle", sb.bundle, sb.id("lfd")}))
+    argv.push_back(a);
+  // fd 3 open for the runtime (bash-style: 3</dev/null).
+  std::vector<std::string> sh = {"sh", "-c", "exec 3</dev/null; exec \"$@\"", "sh"};
+  sh.insert(sh.end(), argv.begin(), argv.end());
+  Result r = run(sh);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("1 1\n", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("\n3\n"), std::string::npos) << r.out;
+}
+
+// crun's --regex: every container whose ID matches.
+TEST(RuncCompat, DeleteRegex) {
+  Sandbox sb;
+  sb.write_config(runc_like_config({"/bin/nyx-probe", "sleep", "30"}));
+  std::string a = sb.id("rxa"), b = sb.id("rxb"), keep = sb.id("other");
+  for (const auto& id : {a, b, keep})
+    ASSERT_EQ(sb.nyx({"create", "--bundle", sb.bundle, id}).status, 0);
+  EXPECT_EQ(sb.nyx({"delete", "-f", "--regex", "rx.*"}).status, 0);
+  json all = json::parse(sb.nyx({"list", "-f", "json"}).out);
+  ASSERT_EQ(all.size(), 1u) << all;
+  EXPECT_EQ(all[0]["id"], keep);
+  sb.nyx({"delete", "-f", keep});
+}
+
+TEST(RuncCompat, TerminalWithDetachNeedsAConsoleSocket) {
+  Sandbox sb;
+  json cfg = runc_like_config({"/bin/true"});
+  cfg["process"]["terminal"] = true;
+  sb.write_config(cfg);
+  Result r = sb.nyx({"run", "-d", "--bundle", sb.bundle, sb.id("tty")});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("use --console-socket"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace nyx::test
