@@ -7,6 +7,8 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 
+#include <cstring>
+
 #include "base/error.hpp"
 #include "runtime/child_context.hpp"
 #include "runtime/plan.hpp"
@@ -61,8 +63,77 @@ int pivot(int rootfd) {
   return sys::err_of(rc);
 }
 
-int enter_chroot(int rootfd, bool own_mount_ns) {
+// The mountinfo of this process, in a buffer of the child's own (no allocation).
+char g_mountinfo[1 << 17];
+
+// Decodes mountinfo's octal escapes (\040 for a space) in place.
+void unescape(char* s) {
+  char* out = s;
+  for (char* in = s; *in != '\0'; ++in) {
+    if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' &&
+        in[3] >= '0' && in[3] <= '7') {
+      *out++ = static_cast<char>((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
+      in += 3;
+    } else {
+      *out++ = *in;
+    }
+  }
+  *out = '\0';
+}
+
+bool under(const char* path, const char* dir) {
+  std::size_t n = std::strlen(dir);
+  return std::strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+// --no-pivot: the host's proc and sysfs mounts stay in the container's mount namespace under
+// the rootfs moved over them, and a fully visible procfs lets a nested user namespace mount a
+// new one (runc's no_pivot test). They are detached first (covered when they cannot be).
+void hide_host_proc_and_sys(const char* rootfs) {
+  long fd = call(SYS_openat, AT_FDCWD, "/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return;
+  std::size_t len = 0;
+  long n;
+  while (len + 1 < sizeof g_mountinfo &&
+         (n = call(SYS_read, fd, g_mountinfo + len, sizeof g_mountinfo - 1 - len)) > 0) {
+    len += static_cast<std::size_t>(n);
+  }
+  child::close_fd(static_cast<int>(fd));
+  g_mountinfo[len] = '\0';
+  // Deepest first: the lines come in mount order, so walk them backwards.
+  for (char* end = g_mountinfo + len; end > g_mountinfo;) {
+    char* line = end - 1;
+    while (line > g_mountinfo && line[-1] != '\n')
+      --line;
+    char* next_end = line;
+    if (end[-1] == '\n') end[-1] = '\0';
+    // id parent major:minor root mountpoint options ... - fstype source superoptions
+    char* fields[5] = {};
+    char* p = line;
+    for (int i = 0; i < 5 && p != nullptr; ++i) {
+      fields[i] = p;
+      p = std::strchr(p, ' ');
+      if (p != nullptr) *p++ = '\0';
+    }
+    char* dash = p != nullptr ? std::strstr(p, " - ") : nullptr;
+    if (fields[4] != nullptr && dash != nullptr) {
+      char* fstype = dash + 3;
+      if (char* sp = std::strchr(fstype, ' ')) *sp = '\0';
+      char* mountpoint = fields[4];
+      unescape(mountpoint);
+      bool proc_or_sys = std::strcmp(fstype, "proc") == 0 || std::strcmp(fstype, "sysfs") == 0;
+      if (proc_or_sys && !under(mountpoint, rootfs) &&
+          call(SYS_umount2, mountpoint, MNT_DETACH) != 0) {
+        call(SYS_mount, "tmpfs", mountpoint, "tmpfs", MS_RDONLY, 0L);
+      }
+    }
+    end = next_end;
+  }
+}
+
+int enter_chroot(int rootfd, bool own_mount_ns, const char* rootfs) {
   long rc = call(SYS_fchdir, rootfd);
+  if (rc == 0 && own_mount_ns) hide_host_proc_and_sys(rootfs);
   // Moving the rootfs over "/" first leaves no parent mount to climb back to.
   if (rc == 0 && own_mount_ns) call(SYS_mount, ".", "/", 0L, MS_MOVE, 0L);
   if (rc == 0) rc = call(SYS_chroot, ".");
@@ -93,7 +164,7 @@ void change_root(ChildContext& c) {
       method = RootMethod::Chroot;
     }
   }
-  if (method == RootMethod::Chroot) err = enter_chroot(c.rootfd, p.mounts);
+  if (method == RootMethod::Chroot) err = enter_chroot(c.rootfd, p.mounts, p.rootfs);
   if (err != 0) c.fatal("root: cannot enter the container root", err);
   if (p.root_propagation_after != 0) {
     err = sys::err_of(call(SYS_mount, 0L, "/", 0L, p.root_propagation_after, 0L));
@@ -122,7 +193,7 @@ void join_root(ChildContext& c) {
   const ChildPlan& p = c.plan;
   if (p.root_method != RootMethod::Chroot) return;
   long fd = call(SYS_openat, AT_FDCWD, p.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  int err = fd < 0 ? static_cast<int>(-fd) : enter_chroot(static_cast<int>(fd), false);
+  int err = fd < 0 ? static_cast<int>(-fd) : enter_chroot(static_cast<int>(fd), false, p.rootfs);
   if (fd >= 0) child::close_fd(static_cast<int>(fd));
   if (err != 0) c.fatal("root: cannot enter the container root", err);
 }

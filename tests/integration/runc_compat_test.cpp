@@ -398,5 +398,21 @@ TEST(RuncCompat, TerminalWithDetachNeedsAConsoleSocket) {
   EXPECT_NE(r.err.find("use --console-socket"), std::string::npos) << r.err;
 }
 
+// --no-pivot: the host's procfs and sysfs are not left in the container's mount namespace
+// under the moved rootfs: a fully visible procfs would let a nested user namespace mount one
+// (runc's no_pivot test).
+TEST(RuncCompat, NoPivotLeavesNoHostProcBehind) {
+  Sandbox sb;
+  json cfg = runc_like_config(
+      {"unshare", "-mrpf", "sh", "-c", "mount -t proc none /proc && echo mounted"});
+  for (const char* set : {"bounding", "permitted"})
+    cfg["process"]["capabilities"][set].push_back("CAP_SETFCAP");
+  sb.write_config(cfg);
+  Result r = sb.nyx({"run", "--no-pivot", "--bundle", sb.bundle, sb.id("np")});
+  EXPECT_NE(r.status, 0);
+  EXPECT_EQ(r.out.find("mounted"), std::string::npos) << r.out;
+  EXPECT_NE((r.out + r.err).find("permission denied"), std::string::npos) << r.out << r.err;
+}
+
 }  // namespace
 }  // namespace nyx::test
