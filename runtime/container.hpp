@@ -28,6 +28,7 @@ struct CreateOptions {
   std::vector<int> preserved;  // which of 3..3+preserve_fds-1 the caller really had open
   Ablation ablation;
   bool enforce = false;
+  bool systemd_cgroup = false;  // the container's cgroup is a transient systemd scope
   StartMode mode = StartMode::Create;
 };
 

@@ -15,8 +15,11 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
+#include <sstream>
 
 #include "base/error.hpp"
 #include "base/files.hpp"
@@ -74,6 +77,13 @@ std::string damage_note(const ContainerDir& dir) {
   return alive ? "; its init (pid " + std::to_string(pid) + ") is still running: `delete --force " +
                      dir.id() + "` removes it"
                : "; its init is gone";
+}
+
+std::string joined_args(const std::vector<std::string>& args) {
+  std::string out;
+  for (const auto& a : args)
+    out += (out.empty() ? "" : " ") + a;
+  return out;
 }
 
 void print(const std::string& text) {
@@ -157,6 +167,7 @@ int cmd_spec(const SpecOptions& opts, const std::string& bundle) {
 
 int cmd_create(const GlobalOptions& g, CreateOptions opts) {
   opts.preserved = reserve_preserved_fds(opts.preserve_fds);
+  opts.systemd_cgroup = g.systemd_cgroup;
   StateStore store(g.root);
   CreatedContainer c = create_container(store, opts);
   c.keep();
@@ -202,6 +213,7 @@ int cmd_start(const GlobalOptions& g, const std::string& id) {
 
 int cmd_run(const GlobalOptions& g, RunOptions opts) {
   opts.create.preserved = reserve_preserved_fds(opts.create.preserve_fds);
+  opts.create.systemd_cgroup = g.systemd_cgroup;
   bool generated = resolve_run_target(opts);
   opts.create.mode = opts.detach ? StartMode::RunDetached : StartMode::Run;
   StateStore store(g.root);
@@ -232,6 +244,8 @@ int cmd_run(const GlobalOptions& g, RunOptions opts) {
   c.state["exit"] = {{"code", code},
                      {"signal", signaled ? nlohmann::json(WTERMSIG(res.status)) : nlohmann::json()},
                      {"timedOut", res.timed_out}};
+  // An OOM kill in the container's memory cgroup (memory.events or memory.oom_control).
+  if (c.cgroups.oom_kills() > 0) c.state["exit"]["oomKilled"] = true;
   c.state["status"] = "stopped";
   c.dir->lock();
   if (!opts.report.empty()) {
@@ -451,6 +465,40 @@ int cmd_pause(const GlobalOptions& g, const std::string& id, bool pause) {
   return 0;
 }
 
+namespace {
+
+// Runs `argv` and returns what it printed on stdout and stderr; throws when it cannot run.
+std::string capture(const std::vector<std::string>& argv, int& status) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("ps", "pipe");
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("ps", "fork");
+  if (pid == 0) {
+    ::dup2(fds[1], 1);
+    ::dup2(fds[1], 2);
+    std::vector<char*> args;
+    for (const auto& a : argv)
+      args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  std::string out;
+  char buf[8192];
+  ssize_t n;
+  while ((n = ::read(fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+    if (n > 0) out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fds[0]);
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return out;
+}
+
+}  // namespace
+
 int cmd_ps(const GlobalOptions& g, const std::string& id, const std::string& format,
            const std::vector<std::string>& ps_args) {
   StateStore store(g.root);
@@ -464,11 +512,45 @@ int cmd_ps(const GlobalOptions& g, const std::string& id, const std::string& for
     print(nlohmann::json(pids).dump() + "\n");
     return 0;
   }
-  (void)ps_args;  // a table of pids; `ps` options are not interpreted
-  std::string out = "PID\n";
-  for (pid_t p : pids)
-    out += std::to_string(p) + "\n";
-  print(out);
+  // As runc: ps(1) with the arguments after the ID (-ef when there are none), keeping the
+  // header and the rows whose PID column is one of the container's processes.
+  std::vector<std::string> argv = {"ps"};
+  argv.insert(argv.end(), ps_args.begin(), ps_args.end());
+  if (ps_args.empty()) argv.push_back("-ef");
+  int status = 0;
+  std::string out = capture(argv, status);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw Error("ps", "ps " + joined_args(ps_args) + " failed: " + out);
+  }
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < out.size()) {
+    std::size_t nl = out.find('\n', start);
+    lines.push_back(out.substr(start, nl - start));
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  if (lines.empty()) throw Error("ps", "no output");
+  auto fields = [](const std::string& line) {
+    std::vector<std::string> f;
+    std::istringstream in(line);
+    std::string w;
+    while (in >> w)
+      f.push_back(w);
+    return f;
+  };
+  std::vector<std::string> header = fields(lines[0]);
+  auto col = std::find(header.begin(), header.end(), "PID");
+  if (col == header.end()) throw Error("ps", "no PID column in the output of ps");
+  std::size_t pid_index = static_cast<std::size_t>(col - header.begin());
+  std::string text = lines[0] + "\n";
+  for (std::size_t i = 1; i < lines.size(); ++i) {
+    std::vector<std::string> f = fields(lines[i]);
+    if (f.size() <= pid_index) continue;
+    pid_t p = static_cast<pid_t>(std::strtol(f[pid_index].c_str(), nullptr, 10));
+    if (std::find(pids.begin(), pids.end(), p) != pids.end()) text += lines[i] + "\n";
+  }
+  print(text);
   return 0;
 }
 
@@ -494,16 +576,29 @@ std::int64_t parse_size(const std::string& flag, const std::string& text) {
 nlohmann::json resources_from_flags(const std::map<std::string, std::string>& v) {
   nlohmann::json r = nlohmann::json::object();
   auto num = [&](const char* flag) { return parse_size(flag, v.at(flag)); };
+  // Counts and microseconds take no unit suffix: "-1" or digits.
+  auto plain = [&](const char* flag) {
+    const std::string& text = v.at(flag);
+    char* end = nullptr;
+    long long n = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0')
+      throw Error(std::string("--") + flag, "invalid value \"" + text + "\"");
+    return static_cast<std::int64_t>(n);
+  };
   if (v.count("memory")) r["memory"]["limit"] = num("memory");
   if (v.count("memory-reservation")) r["memory"]["reservation"] = num("memory-reservation");
   if (v.count("memory-swap")) r["memory"]["swap"] = num("memory-swap");
-  if (v.count("pids-limit")) r["pids"]["limit"] = num("pids-limit");
-  if (v.count("cpu-share")) r["cpu"]["shares"] = num("cpu-share");
-  if (v.count("cpu-quota")) r["cpu"]["quota"] = num("cpu-quota");
-  if (v.count("cpu-period")) r["cpu"]["period"] = num("cpu-period");
+  if (v.count("kernel-memory")) r["memory"]["kernel"] = num("kernel-memory");
+  if (v.count("kernel-memory-tcp")) r["memory"]["kernelTCP"] = num("kernel-memory-tcp");
+  if (v.count("pids-limit")) r["pids"]["limit"] = plain("pids-limit");
+  if (v.count("cpu-share")) r["cpu"]["shares"] = plain("cpu-share");
+  if (v.count("cpu-quota")) r["cpu"]["quota"] = plain("cpu-quota");
+  if (v.count("cpu-period")) r["cpu"]["period"] = plain("cpu-period");
+  if (v.count("cpu-rt-period")) r["cpu"]["realtimePeriod"] = plain("cpu-rt-period");
+  if (v.count("cpu-rt-runtime")) r["cpu"]["realtimeRuntime"] = plain("cpu-rt-runtime");
   if (v.count("cpuset-cpus")) r["cpu"]["cpus"] = v.at("cpuset-cpus");
   if (v.count("cpuset-mems")) r["cpu"]["mems"] = v.at("cpuset-mems");
-  if (v.count("blkio-weight")) r["blockIO"]["weight"] = num("blkio-weight");
+  if (v.count("blkio-weight")) r["blockIO"]["weight"] = plain("blkio-weight");
   return r;
 }
 
@@ -537,30 +632,107 @@ int cmd_update(const GlobalOptions& g, const std::string& id, const std::string&
   Config cfg = parse_config_json(
       {{"ociVersion", "1.0.2"}, {"root", {{"path", "/"}}}, {"linux", {{"resources", res}}}});
   Cgroups cg = Cgroups::from_json(state["nyx"].value("cgroups", nlohmann::json()));
-  std::vector<ParentEvent> failures = cg.update(cfg.linux.resources);
-  if (!failures.empty()) {
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& f : failures) {
-      list.push_back(
-          {{"file", f.note}, {"errno", f.entry.err}, {"error", errno_name(f.entry.err)}});
-    }
+  if (cg.empty()) throw Error(container_object(id), "has no cgroups to update");
+  std::vector<ParentEvent> events = cg.update(cfg.linux.resources);
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& f : events) {
+    if (f.entry.status != PrimStatus::Failed) continue;
+    list.push_back({{"file", f.note}, {"errno", f.entry.err}, {"error", errno_name(f.entry.err)}});
+  }
+  if (!list.empty()) {
     throw Error(container_object(id), "cannot update resources: " + list.dump(),
-                failures.front().entry.err);
+                list.front()["errno"].get<int>());
+  }
+  // The stored config follows, as runc's does: `state` and a later update read it.
+  nlohmann::json& stored = state["nyx"]["config"];
+  if (stored.is_object()) {
+    stored["linux"]["resources"].merge_patch(res);
+    dir.write_state(state);
   }
   return 0;
 }
 
-int cmd_events(const GlobalOptions& g, const std::string& id, bool stats, int interval_s) {
+namespace {
+
+// A Go duration as runc's --interval takes it ("5s", "100ms", "1m30s"); a bare number is
+// seconds. Returns milliseconds.
+long long parse_interval(const std::string& text) {
+  double total = 0;
+  const char* p = text.c_str();
+  if (*p == '\0') throw Error("--interval", "invalid duration \"\"");
+  while (*p != '\0') {
+    char* end = nullptr;
+    double v = std::strtod(p, &end);
+    if (end == p || v < 0) throw Error("--interval", "invalid duration \"" + text + "\"");
+    p = end;
+    std::string unit;
+    while (*p != '\0' &&
+           (std::isalpha(static_cast<unsigned char>(*p)) || *p == '\xc2' || *p == '\xb5')) {
+      unit += *p++;
+    }
+    double ms = unit == "h"                           ? 3600000
+                : unit == "m"                         ? 60000
+                : unit == "s" || unit.empty()         ? 1000
+                : unit == "ms"                        ? 1
+                : unit == "us" || unit == "\xc2\xb5s" ? 0.001
+                : unit == "ns"                        ? 0.000001
+                                                      : -1;
+    if (ms < 0) throw Error("--interval", "invalid duration \"" + text + "\"");
+    total += v * ms;
+  }
+  if (total < 1) throw Error("--interval", "must be at least 1ms");
+  return static_cast<long long>(total);
+}
+
+void print_event(const char* type, const std::string& id, const nlohmann::ordered_json* data) {
+  nlohmann::ordered_json ev = {{"type", type}, {"id", id}};
+  if (data != nullptr) ev["data"] = *data;
+  print(ev.dump() + "\n");
+}
+
+}  // namespace
+
+int cmd_events(const GlobalOptions& g, const std::string& id, bool stats,
+               const std::string& interval) {
   StateStore store(g.root);
+  long long every_ms = parse_interval(interval.empty() ? "5s" : interval);
+  ContainerDir dir = must_open(store, id, false);
+  nlohmann::json state = dir.read_state();
+  Cgroups cg = Cgroups::from_json(state["nyx"].value("cgroups", nlohmann::json()));
+  if (container_status(dir, state) == "stopped") {
+    throw Error(container_object(id), "container is stopped");
+  }
+  if (stats) {
+    nlohmann::ordered_json s = cg.stats();
+    print_event("stats", id, &s);
+    return 0;
+  }
+  // Stats every interval (the first one after it, as runc's ticker); OOM kills as they
+  // happen, watched every 100 ms at most; until the container stops or is deleted.
+  std::uint64_t ooms = cg.oom_kills();
+  auto next = std::chrono::steady_clock::now() + std::chrono::milliseconds(every_ms);
   for (;;) {
-    ContainerDir dir = must_open(store, id, false);
-    nlohmann::json state = dir.read_state();
-    std::string status = container_status(dir, state);
-    nlohmann::json ev = {
-        {"type", stats ? "stats" : "state"}, {"id", id}, {"data", {{"status", status}}}};
-    print(ev.dump() + "\n");
-    if (stats || status == "stopped") return 0;
-    ::sleep(static_cast<unsigned>(interval_s > 0 ? interval_s : 5));
+    auto now = std::chrono::steady_clock::now();
+    auto wait = std::min<long long>(
+        100, std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count());
+    if (wait > 0) ::usleep(static_cast<useconds_t>(wait * 1000));
+    std::optional<ContainerDir> live = store.open(id, false);
+    if (!live) return 0;
+    std::optional<nlohmann::json> st;
+    try {
+      st = live->read_state();
+    } catch (const Error&) {
+      return 0;
+    }
+    if (container_status(*live, *st) == "stopped") return 0;
+    std::uint64_t now_ooms = cg.oom_kills();
+    if (now_ooms > ooms) print_event("oom", id, nullptr);
+    ooms = now_ooms;
+    if (std::chrono::steady_clock::now() >= next) {
+      nlohmann::ordered_json s = cg.stats();
+      print_event("stats", id, &s);
+      next += std::chrono::milliseconds(every_ms);
+    }
   }
 }
 
