@@ -368,6 +368,11 @@ Cgroups Cgroups::plan(const Config& cfg, const std::string& id, const CgroupOpti
       d.made_from = d.mount + kDefaultParent + "/" + id;
       d.preexisting = false;
     }
+    // systemd makes and removes the scope's cgroup, never its slices: nyx removes nothing above.
+    if (opts.systemd) {
+      d.made_from = d.path;
+      d.preexisting = false;
+    }
   }
   return cg;
 }
@@ -417,7 +422,10 @@ Cgroups Cgroups::from_json(const nlohmann::json& j) {
         {d.value("controllers", ""), mount, path, d.value("v2", false), preexisting, made_from});
     if (d.contains("unit") && d["unit"].is_string()) {
       std::string unit = d["unit"].get<std::string>();
-      if (valid_unit_name(unit)) cg.unit_ = unit;
+      if (valid_unit_name(unit)) {
+        cg.unit_ = unit;
+        cg.unit_started_ = true;  // a record of a container: its scope was started
+      }
     }
   }
   return cg;
@@ -518,12 +526,32 @@ std::vector<ParentEvent> Cgroups::create(const Resources& res) {
 std::vector<ParentEvent> Cgroups::start_unit(pid_t pid, const Resources& res) {
   std::vector<ParentEvent> out;
   std::set<std::string> applied;
-  int err = start_systemd_scope(unit_, slice_, pid, res);
+  std::string message;
+  int err = start_systemd_scope(unit_, slice_, pid, res, &message);
   if (err != 0) {
-    out.push_back(cgroup_event(err, kCgroupWrite, "systemd unit " + unit_));
+    out.push_back(cgroup_event(err, kCgroupWrite, "systemd unit " + unit_ + " (" + message + ")"));
     return out;
   }
-  // Where systemd put the process, in every hierarchy: that is the container's cgroup.
+  unit_started_ = true;
+  // Where systemd put the process, in every hierarchy: that is the container's cgroup (a user
+  // manager's scope lies below user@UID.service).
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+  std::string line;
+  std::vector<CgroupMount> mounts = read_cgroup_mounts();
+  while (std::getline(in, line)) {
+    auto c1 = line.find(':');
+    auto c2 = line.find(':', c1 + 1);
+    if (c1 == std::string::npos || c2 == std::string::npos) continue;
+    std::string controllers = line.substr(c1 + 1, c2 - c1 - 1);
+    std::string rel = line.substr(c2 + 1);
+    for (CgroupDir& d : dirs_) {
+      if (d.controllers != controllers) continue;
+      for (const auto& m : mounts) {
+        if (m.point != d.mount) continue;
+        if (auto p = dir_under(m, rel)) d.path = *p;
+      }
+    }
+  }
   bool pure_v2 = version() == "v2";
   for (CgroupDir& d : dirs_) {
     if (d.v2 && pure_v2) enable_controllers(d.mount, d.path, v2_controllers_needed(res), false);
@@ -545,7 +573,7 @@ std::vector<ParentEvent> Cgroups::start_unit(pid_t pid, const Resources& res) {
 }
 
 UniqueFd Cgroups::clone_fd() const {
-  if (systemd()) return {};
+  if (systemd() && !unit_started_) return {};
   for (const auto& d : dirs_) {
     if (d.v2 && !d.preexisting) {
       return UniqueFd(::open(d.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));

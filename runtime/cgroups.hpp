@@ -100,6 +100,7 @@ class Cgroups {
   std::string unit_;   // systemd: the scope's name ("nyx-runtime-ID.scope")
   std::string slice_;  // systemd: its slice
   bool default_path_ = false;
+  bool unit_started_ = false;
 };
 
 }  // namespace nyx

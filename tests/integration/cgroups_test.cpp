@@ -741,3 +741,120 @@ TEST(Cgroups, PauseEventsPsExec) {
 
 }  // namespace
 }  // namespace nyx::test
+
+namespace nyx::test {
+namespace {
+
+bool systemd_pid1() {
+  return path_exists("/run/systemd/system");
+}
+
+std::string unit_property(const std::string& unit, const std::string& prop) {
+  Result r = run({"systemctl", "show", "-p", prop, "--value", unit});
+  std::string v = r.out;
+  while (!v.empty() && (v.back() == '\n' || v.back() == ' '))
+    v.pop_back();
+  return v;
+}
+
+// --systemd-cgroup: the container's cgroup is a transient scope (runc's "slice:prefix:name"),
+// its resources unit properties and files; update changes both; exec joins it; delete stops it,
+// and a killed create leaves nothing that delete --force cannot remove. Without systemd as init
+// the flag is refused at once.
+TEST(CgroupsSystemd, ScopeLifecycle) {
+  Sandbox sb;
+  json cfg = runc_like_config({"/bin/nyx-probe", "sleep", "60"});
+  const std::string name = "it-" + std::to_string(getpid());
+  const std::string unit = "nyx-" + name + ".scope";
+  cfg["linux"]["cgroupsPath"] = "machine.slice:nyx:" + name;
+  cfg["linux"]["resources"] = {{"memory", {{"limit", 67108864}}}, {"pids", {{"limit", 33}}}};
+  sb.write_config(cfg);
+  const std::string id = sb.id("sd");
+  if (!systemd_pid1()) {
+    Result r = sb.nyx({"--systemd-cgroup", "run", "-d", "--bundle", sb.bundle, id});
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("systemd is not running"), std::string::npos) << r.err;
+    r = sb.nyx({"--cgroup-manager", "systemd", "run", "-d", "--bundle", sb.bundle, id});
+    EXPECT_EQ(r.status, 1);
+    return;
+  }
+  Result r = sb.nyx({"--systemd-cgroup", "run", "-d", "--bundle", sb.bundle, id});
+  ASSERT_EQ(r.status, 0) << r.err;
+  json st = sb.state(id);
+  int pid = st["pid"].get<int>();
+  EXPECT_EQ(slurp("/proc/" + std::to_string(pid) + "/cgroup"), "0::/machine.slice/" + unit);
+  EXPECT_EQ(unit_property(unit, "ActiveState"), "active");
+  EXPECT_EQ(unit_property(unit, "MemoryMax"), "67108864");
+  EXPECT_EQ(unit_property(unit, "TasksMax"), "33");
+  EXPECT_EQ(slurp("/sys/fs/cgroup/machine.slice/" + unit + "/memory.max"), "67108864");
+  json rec = st["hardening"]["primitives"]["cgroups"];
+  EXPECT_EQ(rec["driver"], "systemd") << rec.dump();
+  EXPECT_EQ(rec["unit"], unit) << rec.dump();
+  EXPECT_EQ(rec["version"], "v2") << rec.dump();
+  r = sb.nyx({"update", "--memory", "96M", "--pids-limit", "44", id});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(unit_property(unit, "MemoryMax"), "100663296");
+  EXPECT_EQ(unit_property(unit, "TasksMax"), "44");
+  EXPECT_EQ(slurp("/sys/fs/cgroup/machine.slice/" + unit + "/memory.max"), "100663296");
+  r = sb.nyx({"exec", id, "/bin/nyx-probe", "cat", "/proc/self/cgroup"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json_lines(r.out).at(0).value("data", ""), "0::/machine.slice/" + unit + "\n");
+  ASSERT_EQ(sb.nyx({"pause", id}).status, 0);
+  EXPECT_EQ(sb.state(id)["status"], "paused");
+  ASSERT_EQ(sb.nyx({"resume", id}).status, 0);
+  r = sb.nyx({"delete", "--force", id});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(unit_property(unit, "ActiveState"), "active");
+  EXPECT_FALSE(path_exists("/sys/fs/cgroup/machine.slice/" + unit));
+
+  // The default: system.slice:nyx-runtime:ID.
+  cfg["linux"].erase("cgroupsPath");
+  cfg["process"]["args"] = {"/bin/nyx-probe", "cat", "/proc/self/cgroup"};
+  sb.write_config(cfg);
+  const std::string id2 = sb.id("sddef");
+  r = sb.nyx({"--systemd-cgroup", "run", "--bundle", sb.bundle, id2});
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(json_lines(r.out).at(0).value("data", ""),
+            "0::/system.slice/nyx-runtime-" + id2 + ".scope\n");
+  EXPECT_FALSE(path_exists("/sys/fs/cgroup/system.slice/nyx-runtime-" + id2 + ".scope"));
+
+  // A create killed while a createRuntime hook runs: delete --force stops the scope.
+  const std::string hook_pid = sb.dir + "/hook.pid";
+  cfg["linux"]["cgroupsPath"] = "machine.slice:nyx:" + name + "-k";
+  cfg["hooks"]["createRuntime"] = {
+      {{"path", "/bin/sh"}, {"args", {"sh", "-c", "echo $$ > " + hook_pid + "; exec sleep 30"}}}};
+  sb.write_config(cfg);
+  const std::string id3 = sb.id("sdkill");
+  const std::string unit3 = "nyx-" + name + "-k.scope";
+  std::vector<std::string> argv = sb.nyx_argv({"--systemd-cgroup", "create", "--bundle", sb.bundle, id3});
+  pid_t creator = fork();
+  ASSERT_GE(creator, 0);
+  if (creator == 0) {
+    int null = open("/dev/null", O_RDWR);
+    dup2(null, 0);
+    dup2(null, 1);
+    dup2(null, 2);
+    execv(argv[0].c_str(), c_argv(argv).data());
+    _exit(127);
+  }
+  for (int i = 0; i < 1000 && !path_exists(hook_pid); ++i)
+    usleep(10000);
+  EXPECT_EQ(unit_property(unit3, "ActiveState"), "active");
+  kill(creator, SIGKILL);
+  int status = 0;
+  waitpid(creator, &status, 0);
+  if (pid_t hook = std::atoi(slurp(hook_pid).c_str()); hook > 0) kill(hook, SIGKILL);
+  r = sb.nyx({"delete", "--force", id3});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(unit_property(unit3, "ActiveState"), "active");
+  EXPECT_FALSE(path_exists("/sys/fs/cgroup/machine.slice/" + unit3));
+  // And the name starts again.
+  cfg["hooks"] = json::object();
+  cfg["process"]["args"] = {"/bin/nyx-probe", "exit", "0"};
+  sb.write_config(cfg);
+  r = sb.nyx({"--systemd-cgroup", "run", "--bundle", sb.bundle, id3});
+  EXPECT_EQ(r.status, 0) << r.err;
+}
+
+}  // namespace
+}  // namespace nyx::test
