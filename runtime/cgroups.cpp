@@ -454,8 +454,9 @@ void Cgroups::claim_leftovers() {
         o.made_from.clear();
         o.preexisting = true;
       }
-      throw Error(d.path, "a cgroup of this container ID is in use by processes of another "
-                          "container");
+      throw Error(d.path,
+                  "a cgroup of this container ID is in use by processes of another "
+                  "container");
     }
     if (dir_frozen(d)) thaw_dir(d);
     remove_tree(d.path, d.v2);

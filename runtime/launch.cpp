@@ -166,10 +166,15 @@ void Launch::setup(const Linux* maps, std::optional<int> oom_score_adj) {
   }
   if (!cgroups_.empty()) {
     // Outside its cgroups the container would run without the limits it was given, and
-    // escape the engine's accounting and kill: an error in every mode (an empty v1 cpuset,
-    // a cgroup the host refuses).
+    // escape the engine's accounting and kill: an error in every mode (an empty v1 cpuset, a
+    // cgroup the host refuses) when the config sets resources or names the cgroup. Only nyx's
+    // own tracking cgroup may be missing (a rootless runtime cannot make it): recorded.
     int err = cgroups_.join(init_.pid, cloned_into_cgroup_);
-    if (err != 0) throw Error(object_, "cannot move the container process into its cgroups", err);
+    bool named = in_.cfg != nullptr && !in_.cfg->linux.cgroups_path.empty();
+    if (err != 0 && (requested(Prim::Cgroups) || named || cgroups_.systemd())) {
+      throw Error(object_, "cannot move the container process into its cgroups", err);
+    }
+    if (err != 0) events_.push_back(cgroup_event(err, kCgroupJoinFailed));
   }
   if (oom_score_adj) {
     std::string path = "/proc/" + std::to_string(init_.pid) + "/oom_score_adj";

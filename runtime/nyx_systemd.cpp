@@ -31,8 +31,10 @@ constexpr std::uint64_t kTimeoutUsec = 30ULL * 1000 * 1000;
 int fail(int r, const std::string& what, const sd_bus_error* e = nullptr) {
   int err = r < 0 ? -r : (r > 0 ? r : EIO);
   std::string msg = what;
-  if (e != nullptr && sd_bus_error_is_set(e)) msg += ": " + std::string(e->message ? e->message : e->name);
-  else msg += std::string(": ") + std::strerror(err);
+  if (e != nullptr && sd_bus_error_is_set(e))
+    msg += ": " + std::string(e->message ? e->message : e->name);
+  else
+    msg += std::string(": ") + std::strerror(err);
   std::fprintf(stderr, "%s\n", msg.c_str());
   return err > 255 ? EIO : err;
 }
@@ -50,11 +52,13 @@ int append_property(sd_bus_message* m, const std::string& spec) {
   std::string value = spec.substr(eq + 1);
   switch (type) {
     case 't':
-      return sd_bus_message_append(m, "(sv)", name.c_str(), "t",
-                                   static_cast<std::uint64_t>(std::strtoull(value.c_str(), nullptr, 10)));
+      return sd_bus_message_append(
+          m, "(sv)", name.c_str(), "t",
+          static_cast<std::uint64_t>(std::strtoull(value.c_str(), nullptr, 10)));
     case 'u':
-      return sd_bus_message_append(m, "(sv)", name.c_str(), "u",
-                                   static_cast<std::uint32_t>(std::strtoul(value.c_str(), nullptr, 10)));
+      return sd_bus_message_append(
+          m, "(sv)", name.c_str(), "u",
+          static_cast<std::uint32_t>(std::strtoul(value.c_str(), nullptr, 10)));
     case 'b':
       return sd_bus_message_append(m, "(sv)", name.c_str(), "b", value == "true" ? 1 : 0);
     case 's':
@@ -103,7 +107,8 @@ std::string active_state(sd_bus* bus, const std::string& unit) {
   sd_bus_error e = SD_BUS_ERROR_NULL;
   sd_bus_message* reply = nullptr;
   std::string state;
-  if (sd_bus_call_method(bus, kDest, kPath, kManager, "GetUnit", &e, &reply, "s", unit.c_str()) >= 0) {
+  if (sd_bus_call_method(bus, kDest, kPath, kManager, "GetUnit", &e, &reply, "s", unit.c_str()) >=
+      0) {
     const char* path = nullptr;
     if (sd_bus_message_read(reply, "o", &path) >= 0) {
       char* s = nullptr;
@@ -123,7 +128,8 @@ std::string active_state(sd_bus* bus, const std::string& unit) {
 
 void reset_failed(sd_bus* bus, const std::string& unit) {
   sd_bus_error e = SD_BUS_ERROR_NULL;
-  sd_bus_call_method(bus, kDest, kPath, kManager, "ResetFailedUnit", &e, nullptr, "s", unit.c_str());
+  sd_bus_call_method(bus, kDest, kPath, kManager, "ResetFailedUnit", &e, nullptr, "s",
+                     unit.c_str());
   sd_bus_error_free(&e);
 }
 
@@ -138,13 +144,16 @@ int start_scope(sd_bus* bus, const std::string& unit, const std::string& slice, 
     r = sd_bus_message_new_method_call(bus, &m, kDest, kPath, kManager, "StartTransientUnit");
     if (r >= 0) r = sd_bus_message_append(m, "ss", unit.c_str(), "fail");
     if (r >= 0) r = sd_bus_message_open_container(m, 'a', "(sv)");
-    if (r >= 0) r = sd_bus_message_append(m, "(sv)", "Description", "s", ("nyx-runtime container " + unit).c_str());
+    if (r >= 0)
+      r = sd_bus_message_append(m, "(sv)", "Description", "s",
+                                ("nyx-runtime container " + unit).c_str());
     if (r >= 0) r = sd_bus_message_append(m, "(sv)", "Slice", "s", slice.c_str());
     // The container manages what is below its cgroup (sub-cgroups, its own limits).
     if (r >= 0) r = sd_bus_message_append(m, "(sv)", "Delegate", "b", 1);
     if (r >= 0) r = sd_bus_message_append(m, "(sv)", "DefaultDependencies", "b", 0);
     if (r >= 0) r = sd_bus_message_append(m, "(sv)", "PIDs", "au", 1, pid);
-    for (const char* acct : {"MemoryAccounting", "CPUAccounting", "IOAccounting", "TasksAccounting"}) {
+    for (const char* acct :
+         {"MemoryAccounting", "CPUAccounting", "IOAccounting", "TasksAccounting"}) {
       if (r >= 0) r = sd_bus_message_append(m, "(sv)", acct, "b", 1);
     }
     for (const auto& p : props) {
@@ -182,7 +191,8 @@ int start_scope(sd_bus* bus, const std::string& unit, const std::string& slice, 
     r = wait_job(bus, reply, w);
     sd_bus_message_unref(reply);
     if (r < 0) return fail(r, "waiting for systemd to start " + unit);
-    if (w.result != "done") return fail(-EIO, "systemd could not start " + unit + " (job " + w.result + ")");
+    if (w.result != "done")
+      return fail(-EIO, "systemd could not start " + unit + " (job " + w.result + ")");
     sd_bus_slot_unref(slot);
     return 0;
   }
@@ -215,8 +225,8 @@ int stop(sd_bus* bus, const std::string& unit) {
   sd_bus_match_signal(bus, &slot, kDest, kPath, kManager, "JobRemoved", on_job_removed, &w);
   sd_bus_error e = SD_BUS_ERROR_NULL;
   sd_bus_message* reply = nullptr;
-  int r = sd_bus_call_method(bus, kDest, kPath, kManager, "StopUnit", &e, &reply, "ss", unit.c_str(),
-                             "replace");
+  int r = sd_bus_call_method(bus, kDest, kPath, kManager, "StopUnit", &e, &reply, "ss",
+                             unit.c_str(), "replace");
   if (r < 0) {
     bool gone = sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit");
     int err = gone ? 0 : fail(r, "StopUnit " + unit, &e);
@@ -251,8 +261,8 @@ int main(int argc, char** argv) {
   int rc;
   if (cmd == "start-scope" && argc >= 5) {
     std::vector<std::string> props(argv + 5, argv + argc);
-    rc = start_scope(bus, unit, argv[3], static_cast<std::uint32_t>(std::strtoul(argv[4], nullptr, 10)),
-                     props);
+    rc = start_scope(bus, unit, argv[3],
+                     static_cast<std::uint32_t>(std::strtoul(argv[4], nullptr, 10)), props);
   } else if (cmd == "set-properties") {
     rc = set_properties(bus, unit, std::vector<std::string>(argv + 3, argv + argc));
   } else if (cmd == "stop") {

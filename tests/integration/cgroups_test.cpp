@@ -826,7 +826,8 @@ TEST(CgroupsSystemd, ScopeLifecycle) {
   sb.write_config(cfg);
   const std::string id3 = sb.id("sdkill");
   const std::string unit3 = "nyx-" + name + "-k.scope";
-  std::vector<std::string> argv = sb.nyx_argv({"--systemd-cgroup", "create", "--bundle", sb.bundle, id3});
+  std::vector<std::string> argv =
+      sb.nyx_argv({"--systemd-cgroup", "create", "--bundle", sb.bundle, id3});
   pid_t creator = fork();
   ASSERT_GE(creator, 0);
   if (creator == 0) {
