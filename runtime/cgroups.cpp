@@ -491,12 +491,13 @@ std::vector<ParentEvent> Cgroups::create(const Resources& res) {
   }
   if (systemd()) return out;  // made by systemd after the clone (start_unit)
   for (CgroupDir& d : dirs_) {
-    if (d.v2 && pure_v2) enable_controllers(d.mount, d.path, v2_controllers_needed(res), true);
     int err = make_dirs(d, has_controller(d.controllers, "cpuset"));
     if (err != 0) {
       out.push_back(cgroup_event(err, kCgroupWrite, d.path));
       continue;
     }
+    // Every level exists now: each gives its children the controllers it has.
+    if (d.v2 && pure_v2) enable_controllers(d.mount, d.path, v2_controllers_needed(res), true);
   }
   // The checks runc makes on a cgroup it joins, on every directory (a new one inherits a
   // frozen parent's state).
