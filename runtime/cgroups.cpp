@@ -698,7 +698,12 @@ std::vector<ParentEvent> Cgroups::update(const Resources& res) const {
       }
     }
   }
-  if (systemd()) set_systemd_properties(unit_, res);
+  if (systemd()) {
+    // The unit's properties too, or systemd would write its old values back on a reload.
+    if (int err = set_systemd_properties(unit_, res); err != 0) {
+      out.push_back(cgroup_event(err, kCgroupWrite, "systemd unit " + unit_ + " properties"));
+    }
+  }
   for (const auto& d : dirs_) {
     Writer w{out, applied, d.path};
     if (!d.v2) {

@@ -28,6 +28,7 @@
 #include "runtime/foreground.hpp"
 #include "runtime/log.hpp"
 #include "runtime/signals.hpp"
+#include "runtime/systemd_cgroup.hpp"
 #include "runtime/terminal.hpp"
 
 namespace nyx {
@@ -756,6 +757,8 @@ std::vector<std::string_view> primitive_names() {
 }  // namespace
 
 int cmd_features() {
+  // The systemd driver needs its D-Bus helper beside the binary.
+  bool systemd = !systemd_helper().empty();
   nlohmann::json f = {
       {"ociVersionMin", "1.0.0"},
       {"ociVersionMax", "1.1.0"},
@@ -771,7 +774,7 @@ int cmd_features() {
       {"linux",
        {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"}},
         {"capabilities", nlohmann::json::array()},
-        {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}}},
+        {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", systemd}, {"systemdUser", systemd}}},
         {"seccomp",
          {{"enabled", true},
           {"actions",
