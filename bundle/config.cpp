@@ -14,6 +14,7 @@
 
 #include "base/error.hpp"
 #include "base/fd.hpp"
+#include "base/sha256.hpp"
 #include "bundle/config_sections.hpp"
 #include "bundle/json_reader.hpp"
 
@@ -199,6 +200,7 @@ Process parse_process(const json& v, const Path& p) {
   }
   proc.apparmor_profile = opt_string(v, "apparmorProfile", p).value_or("");
   proc.selinux_label = opt_string(v, "selinuxLabel", p).value_or("");
+  if (const json* ll = member(v, "landlock")) proc.landlock = parse_landlock(*ll, p / "landlock");
   return proc;
 }
 
@@ -264,6 +266,7 @@ static std::vector<Hook> parse_hook_list(const json& v, const Path& p) {
     h.path = *path;
     h.args = opt_strings(v[i], "args", hp);
     h.env = opt_strings(v[i], "env", hp);
+    h.has_env = member(v[i], "env") != nullptr;
     if (const json* t = member(v[i], "timeout")) {
       int timeout = as_int(*t, hp / "timeout");
       if (timeout <= 0) fail(hp / "timeout", "must be greater than zero");
@@ -389,7 +392,9 @@ Config load_config(const std::string& path) {
     got += static_cast<std::size_t>(n);
   }
   text.resize(got);
-  return parse_config(text);
+  Config cfg = parse_config(text);
+  cfg.sha256 = sha256_hex(text);
+  return cfg;
 }
 
 }  // namespace nyx

@@ -47,6 +47,27 @@ struct ConsoleSize {
   unsigned width = 0;
 };
 
+// process.landlock, shaped after the runtime-spec draft (opencontainers/runtime-spec PR 1241,
+// not merged): rights as masks of bundle/landlock_rights.hpp. docs/config.md documents it.
+struct LandlockPathRule {
+  std::uint64_t allowed = 0;
+  std::vector<std::string> paths;  // absolute container paths
+};
+
+struct LandlockPortRule {
+  std::uint64_t allowed = 0;
+  std::vector<std::uint16_t> ports;
+};
+
+struct Landlock {
+  std::optional<std::uint64_t> handled_fs;   // absent: every filesystem right the kernel has
+  std::optional<std::uint64_t> handled_net;  // absent: the rights the netPort rules name
+  std::uint64_t scoped = 0;                  // a nyx extension (ABI 6 scopes)
+  std::vector<LandlockPathRule> path_beneath;
+  std::vector<LandlockPortRule> net_port;
+  bool disable_best_effort = false;
+};
+
 struct Process {
   bool terminal = false;
   std::optional<ConsoleSize> console_size;
@@ -60,6 +81,7 @@ struct Process {
   std::optional<int> oom_score_adj;
   std::string apparmor_profile;
   std::string selinux_label;
+  std::optional<Landlock> landlock;
 };
 
 struct Root {
@@ -105,6 +127,8 @@ struct Seccomp {
   std::vector<std::string> architectures;
   std::vector<std::string> flags;
   std::string listener_path;
+  std::string listener_metadata;
+  bool notify = false;  // some rule is SCMP_ACT_NOTIFY
   std::vector<SeccompRule> syscalls;
 };
 
@@ -122,6 +146,7 @@ struct Hook {
   std::string path;
   std::vector<std::string> args;
   std::vector<std::string> env;
+  bool has_env = false;  // "env" was given: without it the hook gets the runtime's environment
   std::optional<int> timeout;  // seconds
 };
 
@@ -253,7 +278,12 @@ struct Config {
   Hooks hooks;
   std::map<std::string, std::string> annotations;
   nlohmann::json raw;  // the document as parsed, kept in the state for exec
+  std::string sha256;  // hex digest of the bytes load_config read ("" when not from a file)
 };
+
+// Which namespace makes a sysctl safe to set for one container only (runc's rule); nullopt for
+// one that is not namespaced.
+std::optional<NsType> sysctl_namespace(std::string_view key);
 
 // Largest config.json nyx reads; larger files are refused before parsing.
 inline constexpr std::size_t kMaxConfigBytes = 16u << 20;

@@ -1,8 +1,8 @@
 // config.json: the linux section (namespaces, id mappings, paths, sysctl, devices).
 #include <set>
 
-#include "bundle/config_sections.hpp"
 #include "base/error.hpp"
+#include "bundle/config_sections.hpp"
 
 namespace nyx {
 
@@ -67,6 +67,8 @@ std::vector<std::string> parse_abs_paths(const json& obj, std::string_view key, 
   return paths;
 }
 
+}  // namespace
+
 // Which namespace makes a sysctl safe to set for one container only (runc's rule).
 std::optional<NsType> sysctl_namespace(std::string_view key) {
   if (key.rfind("net.", 0) == 0) return NsType::Network;
@@ -78,6 +80,8 @@ std::optional<NsType> sysctl_namespace(std::string_view key) {
   return std::nullopt;
 }
 
+namespace {
+
 std::map<std::string, std::string> parse_sysctl(const json& v, const Path& p,
                                                 const std::vector<Namespace>& namespaces) {
   expect_object(v, p);
@@ -87,6 +91,10 @@ std::map<std::string, std::string> parse_sysctl(const json& v, const Path& p,
     bool bad_name = key.empty() || key.find("..") != std::string::npos || key[0] == '.' ||
                     key[0] == '/' || key.find('\0') != std::string::npos;
     if (bad_name) fail(kp, "invalid sysctl name");
+    if (key == "kernel.hostname" || key == "kernel.domainname") {
+      fail(kp, "sysctl \"" + key + "\" is not allowed: it conflicts with the OCI \"" +
+                   key.substr(7) + "\" field");
+    }
     auto ns = sysctl_namespace(key);
     if (!ns) fail(kp, "sysctl is not namespaced; setting it would change the host");
     bool have = false;

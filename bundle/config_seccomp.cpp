@@ -6,8 +6,8 @@
 #include <array>
 #include <cctype>
 
-#include "bundle/config_sections.hpp"
 #include "base/error.hpp"
+#include "bundle/config_sections.hpp"
 
 namespace nyx {
 
@@ -95,6 +95,28 @@ SeccompRule parse_rule(const json& v, const Path& p) {
   return rule;
 }
 
+// SCMP_ACT_NOTIFY hands the calls to an agent at listenerPath, which gets the listener fd
+// when the container is created. The init writes after the filter is loaded (its report), so a
+// notified write would wait for an agent that has no fd yet (runc refuses it too).
+void check_notify(Seccomp& sc, const Path& p) {
+  if (sc.default_action == "SCMP_ACT_NOTIFY") {
+    fail(p / "defaultAction", "SCMP_ACT_NOTIFY cannot be the default action");
+  }
+  for (std::size_t i = 0; i < sc.syscalls.size(); ++i) {
+    const SeccompRule& r = sc.syscalls[i];
+    if (r.action != "SCMP_ACT_NOTIFY") continue;
+    sc.notify = true;
+    for (const auto& name : r.names) {
+      if (name == "write") {
+        fail((p / "syscalls")[i] / "names", "SCMP_ACT_NOTIFY cannot be used for the write syscall");
+      }
+    }
+  }
+  if (sc.notify && sc.listener_path.empty()) {
+    fail(p / "listenerPath", "SCMP_ACT_NOTIFY needs a listener path");
+  }
+}
+
 }  // namespace
 
 Seccomp parse_seccomp(const json& v, const Path& p) {
@@ -116,6 +138,7 @@ Seccomp parse_seccomp(const json& v, const Path& p) {
     }
   }
   sc.listener_path = opt_string(v, "listenerPath", p).value_or("");
+  sc.listener_metadata = opt_string(v, "listenerMetadata", p).value_or("");
   if (const json* rules = member(v, "syscalls")) {
     Path rp = p / "syscalls";
     if (!rules->is_array()) fail(rp, "expected array");
@@ -123,12 +146,7 @@ Seccomp parse_seccomp(const json& v, const Path& p) {
       sc.syscalls.push_back(parse_rule((*rules)[i], rp[i]));
     }
   }
-  bool uses_notify = sc.default_action == "SCMP_ACT_NOTIFY";
-  for (const auto& r : sc.syscalls)
-    uses_notify = uses_notify || r.action == "SCMP_ACT_NOTIFY";
-  if (uses_notify) {
-    fail(p, "SCMP_ACT_NOTIFY is not supported by nyx-runtime (no seccomp listener)");
-  }
+  check_notify(sc, p);
   return sc;
 }
 

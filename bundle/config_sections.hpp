@@ -9,6 +9,7 @@ namespace nyx {
 Linux parse_linux(const nlohmann::json& v, const json_reader::Path& p);
 Seccomp parse_seccomp(const nlohmann::json& v, const json_reader::Path& p);
 Resources parse_resources(const nlohmann::json& v, const json_reader::Path& p);
+Landlock parse_landlock(const nlohmann::json& v, const json_reader::Path& p);
 Hooks parse_hooks(const nlohmann::json& v, const json_reader::Path& p);
 
 }  // namespace nyx

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "bundle/seccomp_groups.hpp"
 #include "base/error.hpp"
+#include "bundle/seccomp_groups.hpp"
 
 namespace nyx {
 
@@ -184,6 +184,18 @@ nlohmann::ordered_json make_spec(const SpecOptions& o) {
     spec["linux"] = strict_linux(o);
   }
   ojson ann = {{"org.nyx.profile", o.profile}};
+  if (strict) {
+    // Landlock rules derived from this config by the runtime (docs/config.md): files unless
+    // the harness may mount (Landlock forbids mount changes to a restricted process), TCP
+    // unless it may use the network.
+    auto allows = [&](const char* g) {
+      return std::find(o.allow.begin(), o.allow.end(), g) != o.allow.end();
+    };
+    std::string words;
+    if (!allows("mount")) words = "fs";
+    if (!allows("net")) words += words.empty() ? "net" : ",net";
+    if (!words.empty()) ann["org.nyx.landlock"] = words;
+  }
   if (o.timeout_s) ann["org.nyx.timeout"] = std::to_string(*o.timeout_s);
   spec["annotations"] = ann;
   return spec;

@@ -11,9 +11,9 @@
 #include <cerrno>
 #include <cstring>
 
-#include "bundle/config_sections.hpp"
 #include "base/error.hpp"
 #include "base/fd.hpp"
+#include "bundle/config_sections.hpp"
 #include "runtime/process.hpp"
 
 namespace nyx {
@@ -51,8 +51,9 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
   std::vector<std::string> args =
       hook.args.empty() ? std::vector<std::string>{hook.path} : hook.args;
   auto argv = c_strings(args);
+  // Without an "env" of its own a hook inherits the runtime's environment, as with runc.
   auto envp = c_strings(hook.env);
-  ::execve(hook.path.c_str(), argv.data(), envp.data());
+  ::execve(hook.path.c_str(), argv.data(), hook.has_env ? envp.data() : environ);
   std::string msg = "nyx-runtime: hook " + hook.path + ": " + std::strerror(errno) + "\n";
   [[maybe_unused]] ssize_t n = ::write(2, msg.data(), msg.size());
   ::_exit(127);

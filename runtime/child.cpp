@@ -20,7 +20,6 @@
 #include <climits>
 #include <cstring>
 
-#include "base/fd_passing.hpp"
 #include "runtime/child_context.hpp"
 #include "runtime/primitive_ops.hpp"
 #include "runtime/primitives/capabilities.hpp"
@@ -90,15 +89,6 @@ void run_stage(ChildContext& c, Stage stage) {
 
 // ---- stdio ----------------------------------------------------------------------------------
 
-void send_fd(ChildContext& c, int fd) {
-  c.report.kind = ChildMsg::Console;
-  FdMessage m;
-  fd_message(m, &c.report, sizeof c.report, fd);
-  long rc = sys::call(SYS_sendmsg, c.plan.sock, &m.msg, 0);
-  c.report.kind = ChildMsg::Report;
-  if (rc < 0) c.fatal("process.terminal: cannot send the pty", -rc);
-}
-
 void bind_console(int master) {
   unsigned n = 0;
   if (sys::call(SYS_ioctl, master, TIOCGPTN, &n) != 0) return;
@@ -125,8 +115,12 @@ void open_terminal(ChildContext& c) {
     winsize ws{t.rows, t.cols, 0, 0};
     sys::call(SYS_ioctl, master, TIOCSWINSZ, &ws);
   }
+  // The pty is the process user's, as runc gives it (its group stays devpts' tty group).
+  sys::call(SYS_fchown, slave, c.plan.uid, -1);
   if (t.console_mount) bind_console(static_cast<int>(master));
-  send_fd(c, static_cast<int>(master));
+  if (!c.send_fd(ChildMsg::Console, static_cast<int>(master))) {
+    c.fatal("process.terminal: cannot send the pty", EPIPE);
+  }
   child::close_fd(static_cast<int>(master));
   sys::call(SYS_setsid);
   if (long rc = sys::call(SYS_ioctl, slave, TIOCSCTTY, 0); rc < 0)
@@ -153,10 +147,17 @@ void setup_stdio(ChildContext& c) {
 
 // ---- the executable -------------------------------------------------------------------------
 
+// The cwd is entered before the user switch, so a directory only root may enter still works
+// (runc's order), and again after it when that first try was refused.
+void try_cwd(ChildContext& c) {
+  long rc = sys::call(SYS_chdir, c.plan.cwd);
+  c.cwd_entered = rc == 0;
+}
+
 void enter_cwd(ChildContext& c) {
   const ChildPlan& p = c.plan;
   char msg[PATH_MAX + 64];
-  if (long rc = sys::call(SYS_chdir, p.cwd); rc < 0) {
+  if (long rc = c.cwd_entered ? 0 : sys::call(SYS_chdir, p.cwd); rc < 0) {
     Buf b(msg, sizeof msg);
     b.add("process.cwd: chdir \"").add(p.cwd).add("\": ").add(err_text(-rc));
     c.fatal(msg, -rc, true);
@@ -310,6 +311,7 @@ void run_child(const ChildPlan& p) {
   run_stage(c, Stage::Process);
   run_stage(c, Stage::Isolation);
   setup_stdio(c);
+  try_cwd(c);
   run_stage(c, Stage::Identity);
   prepare_exec(c);
   run_stage(c, Stage::Confine);

@@ -19,7 +19,9 @@
 namespace nyx {
 
 struct MountStep {
-  const char* source = nullptr;   // host path for binds, filesystem source otherwise
+  const char* source = nullptr;   // binds: /proc/self/fd/N of the source; else the fs source
+  const char* origin = nullptr;   // the config's source, for errors
+  int tree = -1;                  // binds: a detached copy of the source (open_tree), moved in
   const char* target = nullptr;   // relative to the rootfs ("dev/pts")
   const char* fstype = nullptr;   // nullptr for binds
   const char* data = nullptr;     // filesystem options, or nullptr
@@ -69,6 +71,29 @@ struct RlimitStep {
   const char* name = nullptr;  // "RLIMIT_NOFILE", for errors
 };
 
+// One Landlock path rule (runtime/primitives/landlock.cpp): opened in the child after the root
+// change, O_PATH and inside the root, so a rule can only ever name the container's files.
+struct LandlockPathStep {
+  const char* path = nullptr;  // relative to the container root; "." is the root itself
+  std::uint64_t access = 0;    // allowed rights (within the handled ones; files get file rights)
+  bool harness_root = false;   // "/" as the harness will see it (the host's with root ablated)
+};
+
+struct LandlockPortStep {
+  std::uint64_t port = 0;
+  std::uint64_t access = 0;
+};
+
+struct LandlockPlan {
+  int abi = 0;  // the kernel's Landlock ABI, probed by the parent; 0: nothing to do
+  std::uint64_t handled_fs = 0;
+  std::uint64_t handled_net = 0;
+  std::uint64_t scoped = 0;
+  std::span<const LandlockPathStep> rules;
+  std::span<const LandlockPortStep> ports;
+  bool strict = false;  // disableBestEffort: a rule whose path is missing fails the primitive
+};
+
 enum class RootMethod : std::uint8_t { None, PivotRoot, Chroot };
 
 struct TerminalPlan {
@@ -111,6 +136,11 @@ struct ChildPlan {
   bool mounts = false;                 // the container has a mount namespace of its own
   const char* rootfs = nullptr;        // absolute host path
   unsigned long root_propagation = 0;  // applied to "/" first (MS_SLAVE|MS_REC by default)
+  // Applied to the new root after the root change: an unbindable tree cannot be bind-mounted
+  // from, so rootfsPropagation "unbindable" comes last (0: nothing).
+  unsigned long root_propagation_after = 0;
+  // A read-only tmpfs /dev is filled first and made read-only after: these flags (0: no).
+  unsigned long dev_readonly_remount = 0;
   std::span<const MountStep> mount_steps;
   bool setup_dev = false;     // default device nodes and links in a tmpfs /dev
   bool bind_devices = false;  // user namespace: bind host nodes instead of mknod
@@ -142,8 +172,10 @@ struct ChildPlan {
   std::span<const gid_t> groups;
   int umask = 022;
   const char* cwd = "/";
+  const char* cwd_in_root = nullptr;  // create: the cwd relative to the rootfs, made when missing
 
   // Confine
+  LandlockPlan landlock;
   const sock_fprog* seccomp = nullptr;
   unsigned seccomp_flags = 0;
 
@@ -156,7 +188,14 @@ struct ChildPlan {
 };
 
 // Messages between parent and child over the status socket.
-enum class ChildMsg : std::uint32_t { Report = 1, HookPoint = 2, Pid = 3, Fatal = 4, Console = 5 };
+enum class ChildMsg : std::uint32_t {
+  Report = 1,
+  HookPoint = 2,
+  Pid = 3,
+  Fatal = 4,
+  Console = 5,          // carries the pty master
+  SeccompListener = 6,  // carries the seccomp listener fd (SCMP_ACT_NOTIFY)
+};
 enum class ParentMsg : char { Go = 'G', Continue = 'C', Start = 'S', Keep = 'K' };
 
 // One step's result. The child appends one per step it runs (and the parent one per event it
@@ -180,6 +219,9 @@ struct ChildReport {
   StepEntry entries[kMaxReportEntries] = {};
   std::int32_t pid = 0;  // ChildMsg::Pid: the container init, seen from the parent
   std::int32_t fatal_errno = 0;
+  // The step a Fatal message is about, for the parent to name its cause: the entry's fields.
+  bool fatal_has_step = false;
+  StepEntry fatal_step;
   char fatal_msg[480] = {};
 };
 

@@ -17,11 +17,13 @@ class ChildContext {
 
   const ChildPlan& plan;
   ChildReport& report;
-  int rootfd = -1;  // an O_PATH fd of the rootfs, from the mounts to the root change
-  int exe_fd = -1;  // root ablated: the harness binary, opened inside the rootfs
+  int rootfd = -1;       // an O_PATH fd of the rootfs, from the mounts to the root change
+  int exe_fd = -1;       // root ablated: the harness binary, opened inside the rootfs
+  int landlock_fd = -1;  // the ruleset, made and filled before the report, enforced at commit
   char exe[PATH_MAX] = "";
   std::uint64_t kept_inheritable = 0;  // for a deferred capability drop without configured sets
   std::uint32_t ready_mask = 0;        // Confine rows whose check passed: their commit runs
+  bool cwd_entered = false;            // the chdir before the user switch worked
 
   void ready(Prim p) { ready_mask |= 1U << static_cast<unsigned>(p); }
   bool is_ready(Prim p) const { return (ready_mask & (1U << static_cast<unsigned>(p))) != 0; }
@@ -30,9 +32,15 @@ class ChildContext {
   void record(Prim p, int err, std::uint16_t what = 0, std::int64_t value = 0);
   // Sends the report as a message of `kind`; false when the parent is gone.
   bool send(ChildMsg kind);
+  // The same, passing `fd` along (SCM_RIGHTS).
+  bool send_fd(ChildMsg kind, int fd);
   // Reports an error that makes running the harness impossible, and exits. The message gets
   // the error's text appended unless it already says it (`explained`).
   [[noreturn]] void fatal(const char* msg, int err, bool explained = false);
+  // The same for a step of primitive `p` (with its entry's `what` and `value`), so that the
+  // parent can name the cause in the error.
+  [[noreturn]] void fatal_step(Prim p, std::uint16_t what, std::int64_t value, const char* msg,
+                               int err, bool explained = false);
   [[noreturn]] void die_quietly();
   // One byte from the parent; EOF means the parent is gone or gave up: the init exits.
   char wait_parent();
@@ -74,6 +82,9 @@ unsigned long locked_flags(int fd);
 int remount_at(int rootfd, const char* rel, bool strict, unsigned long flags, bool keep_locked);
 
 int close_fd(int fd);
+// The kernel will let this process load a filter or restrict itself: no_new_privs is set, or
+// CAP_SYS_ADMIN is effective (seccomp, Landlock).
+bool may_confine_self();
 long write_all(int fd, const void* data, std::size_t len);
 
 }  // namespace child

@@ -1,8 +1,10 @@
 // The child's shared helpers: the report, paths inside the rootfs, remounts. System calls go
 // through sys::call only.
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <linux/openat2.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -12,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/fd_passing.hpp"
 #include "runtime/child_context.hpp"
 #include "runtime/syscalls.hpp"
 
@@ -50,6 +53,16 @@ bool ChildContext::send(ChildMsg kind) {
   return n == static_cast<long>(sizeof report);
 }
 
+bool ChildContext::send_fd(ChildMsg kind, int fd) {
+  ChildMsg saved = report.kind;
+  report.kind = kind;
+  FdMessage m;
+  fd_message(m, &report, sizeof report, fd);
+  long n = sys::call(SYS_sendmsg, plan.sock, &m.msg, 0);
+  report.kind = saved;
+  return n == static_cast<long>(sizeof report);
+}
+
 void ChildContext::die_quietly() {
   sys::call(SYS_exit_group, 1);
   ::_exit(1);
@@ -62,6 +75,13 @@ void ChildContext::fatal(const char* msg, int err, bool explained) {
   if (err != 0 && !explained) b.add(": ").add(child::err_text(err));
   send(ChildMsg::Fatal);
   die_quietly();
+}
+
+void ChildContext::fatal_step(Prim p, std::uint16_t what, std::int64_t value, const char* msg,
+                              int err, bool explained) {
+  report.fatal_has_step = true;
+  report.fatal_step = StepEntry{p, PrimStatus::Failed, what, err, value};
+  fatal(msg, err, explained);
 }
 
 char ChildContext::wait_parent() {
@@ -132,6 +152,14 @@ void fd_path(char (&out)[32], int fd) {
 
 int close_fd(int fd) {
   return sys::err_of(sys::call(SYS_close, fd));
+}
+
+bool may_confine_self() {
+  if (sys::call(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1) return true;
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (sys::call(SYS_capget, &hdr, data) < 0) return false;
+  return (data[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32))) != 0;
 }
 
 long write_all(int fd, const void* data, std::size_t len) {

@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "base/error.hpp"
+#include "runtime/doctor.hpp"
 #include "runtime/exec.hpp"
 #include "runtime/lifecycle.hpp"
 #include "runtime/log.hpp"
@@ -50,6 +51,9 @@ struct Cli {
   bool all = false;
   bool force = false;
   std::string format = "table";
+  std::string state_format = "json";
+  std::string state_file;
+  std::string doctor_bundle;
   bool quiet = false;
   std::vector<std::string> ps_args;
   std::string resources;
@@ -163,8 +167,25 @@ struct Cli {
     if (CLI::App* c = sub("start", "start a created container")) {
       c->callback([this] { action = [this] { return cmd_start(global, id); }; });
     }
-    if (CLI::App* c = sub("state", "print the state of a container")) {
-      c->callback([this] { action = [this] { return cmd_state(global, id); }; });
+    if (CLI::App* c = sub("state", "print the state of a container", false)) {
+      c->add_option("id", id, "container ID");
+      c->add_option("-f,--format", state_format, "json, or table for a person")
+          ->check(CLI::IsMember({"table", "json"}));
+      c->add_option("--file", state_file, "a saved state or --report file instead (- for stdin)");
+      c->callback([this] {
+        action = [this] {
+          if (id.empty() == state_file.empty()) {
+            throw Error("state", "needs a container ID or --file, not both");
+          }
+          return cmd_state(global, id, state_format, state_file);
+        };
+      });
+    }
+    if (CLI::App* c = sub("doctor", "what on this host would block each primitive", false)) {
+      c->add_option("-b,--bundle", doctor_bundle, "bundle directory (default: the strict profile)");
+      c->add_option("-f,--format", format, "table or json")
+          ->check(CLI::IsMember({"table", "json"}));
+      c->callback([this] { action = [this] { return cmd_doctor(doctor_bundle, format); }; });
     }
     if (CLI::App* c = sub("kill", "send a signal to a container")) {
       c->add_flag("-a,--all", all, "signal every process of the container");
@@ -229,8 +250,11 @@ struct Cli {
     c->add_option("-c,--cap", exec.caps);
     c->add_flag("--no-new-privs", exec.no_new_privs);
     c->add_option("--preserve-fds", exec.preserve_fds);
-    c->add_option("--process-label,--apparmor,--cgroup,-g,--additional-gids", "ignored");
-    c->add_flag("--ignore-paused")->description("ignored");
+    c->add_option("--process-label", exec.process_label, "SELinux label of the process");
+    c->add_option("--apparmor", exec.apparmor, "AppArmor profile of the process");
+    c->add_option("--cgroup", exec.cgroups, "[CONTROLLERS:]PATH below the container's cgroup");
+    c->add_option("-g,--additional-gids", exec.additional_gids, "additional group ids");
+    c->add_flag("--ignore-paused", exec.ignore_paused, "exec in a paused container (it waits)");
     c->add_option("id", exec.id, "container ID")->required();
     c->add_option("command", exec.args, "the command and its arguments");
     c->callback([this] { action = [this] { return cmd_exec(global, exec); }; });
@@ -264,7 +288,7 @@ std::size_t command_index(const std::vector<std::string>& args) {
 std::string_view command_to_build(const std::vector<std::string>& args) {
   static const std::set<std::string_view> kCommands = {
       "spec",  "create", "run", "start",  "state",  "kill",     "delete", "list",
-      "pause", "resume", "ps",  "update", "events", "features", "exec"};
+      "pause", "resume", "ps",  "update", "events", "features", "exec",   "doctor"};
   std::size_t i = command_index(args);
   if (i < args.size()) {
     auto it = kCommands.find(args[i]);
@@ -276,6 +300,18 @@ std::string_view command_to_build(const std::vector<std::string>& args) {
     version = version || args[k] == "-v" || args[k] == "--version";
   }
   return version ? "-" : "";
+}
+
+// `ps ID -e -x`: everything after the ID goes to ps(1), as with runc.
+std::vector<std::string> normalize_ps(std::vector<std::string> args, std::size_t i) {
+  for (++i; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--") return args;
+    if (a.size() < 2 || a[0] != '-') break;
+    if (a == "-f" || a == "--format") ++i;
+  }
+  if (i + 1 < args.size()) args.insert(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, "--");
+  return args;
 }
 
 // Everything after exec's container ID is the command, options included (as with runc):
@@ -300,17 +336,7 @@ std::vector<std::string> normalize_exec(int argc, char** argv) {
                                                     "--additional-gids"};
   std::vector<std::string> args(argv, argv + argc);
   std::size_t i = command_index(args);
-  if (i < args.size() && args[i] == "ps") {
-    // `ps [-f FORMAT] ID [PS-ARGS...]`: everything after the ID is ps(1)'s (runc's `ps ID -e -x`).
-    for (++i; i < args.size(); ++i) {
-      const std::string& a = args[i];
-      if (a == "--") return args;
-      if (a.size() < 2 || a[0] != '-') break;
-      if (a == "-f" || a == "--format") ++i;
-    }
-    if (i < args.size()) args.insert(args.begin() + static_cast<std::ptrdiff_t>(i), "--");
-    return args;
-  }
+  if (i < args.size() && args[i] == "ps") return normalize_ps(std::move(args), i);
   if (i >= args.size() || args[i] != "exec") return args;
   for (++i; i < args.size(); ++i) {
     const std::string& a = args[i];

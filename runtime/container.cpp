@@ -12,13 +12,17 @@
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 
 #include "base/error.hpp"
 #include "base/files.hpp"
+#include "base/passwd.hpp"
 #include "hooks/hooks.hpp"
+#include "runtime/causes.hpp"
 #include "runtime/launch.hpp"
 #include "runtime/log.hpp"
 #include "runtime/primitives/cgroups.hpp"
+#include "runtime/seccomp_agent.hpp"
 #include "runtime/terminal.hpp"
 
 namespace nyx {
@@ -78,6 +82,7 @@ class Creation {
   std::optional<ContainerDir> dir_;
   UniqueFd fifo_;  // the exec FIFO's fd number, reserved before the plan is built
   std::string created_time_;
+  std::string owner_;  // who created it, as `list` shows (runc)
   std::vector<HookRun> hook_runs_;
   bool committed_ = false;
 };
@@ -136,7 +141,7 @@ nlohmann::json Creation::base_state(const char* phase) const {
       {"rootfs", rootfs_},
       {"created", created_time_},
       {"annotations", cfg_.annotations},
-      {"owner", ""},
+      {"owner", owner_},
       {"exit", nullptr},
   };
   nlohmann::json nyx = {{"version", 1}, {"cgroups", launch_->cgroups().to_json()}};
@@ -148,6 +153,7 @@ nlohmann::json Creation::base_state(const char* phase) const {
 
 void Creation::prepare_state() {
   created_time_ = log::now_rfc3339();
+  owner_ = user_name(::geteuid());
   // The intent: what this create may make, written before it is made (crash recovery), and
   // there from the moment the directory appears.
   dir_.emplace(store_.create(opts_.id, base_state("creating")));
@@ -161,7 +167,9 @@ void Creation::prepare_state() {
   if (launch_->requested(Prim::Cgroups)) {
     for (const ParentEvent& e : events) {
       if (e.entry.status == PrimStatus::Failed) {
-        throw Error("linux.resources", "cannot apply " + e.note, e.entry.err);
+        Cause c = diagnose(Prim::Cgroups, e.entry.err, e.entry.what, e.entry.value, e.note);
+        throw Error("linux.resources",
+                    "cannot apply " + e.note + ": " + std::strerror(e.entry.err) + cause_suffix(c));
       }
     }
   }
@@ -188,7 +196,8 @@ void Creation::write_recovery() const {
 }
 
 void Creation::on_hook_point() {
-  std::string text = public_state(base_state("creating"), "creating").dump();
+  // The hooks see the container as created (its init exists and waits), as crun says.
+  std::string text = public_state(base_state("created"), "created").dump();
   const Hooks& h = cfg_.hooks;
   run_hooks(h, HookPoint::Prestart, text, 0, true, hook_runs_);
   run_hooks(h, HookPoint::CreateRuntime, text, 0, true, hook_runs_);
@@ -218,6 +227,13 @@ CreatedContainer Creation::run() {
   launch_->talk([this] { on_hook_point(); }, [this](pid_t) { write_recovery(); });
   for (const auto& f : launch_->check_outcome())
     log::warn(container_object(opts_.id) + ": " + f);
+  if (UniqueFd listener = launch_->take_seccomp_listener()) {
+    const Seccomp& sc = *cfg_.linux.seccomp;
+    nlohmann::json oci = public_state(base_state("creating"), "creating");
+    oci.erase("hardening");
+    send_to_seccomp_agent(sc.listener_path, sc.listener_metadata, launch_->pid(), oci,
+                          listener.get());
+  }
 
   nlohmann::json state = base_state("created");
   state["hardening"] = hardening_json(launch_->outcome(), enforce_, opts_.ablation.names());

@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <fstream>
 #include <sstream>
@@ -16,6 +17,7 @@
 #include "runtime/foreground.hpp"
 #include "runtime/launch.hpp"
 #include "runtime/log.hpp"
+#include "runtime/seccomp_agent.hpp"
 #include "runtime/terminal.hpp"
 
 namespace nyx {
@@ -52,12 +54,17 @@ std::uint32_t parse_id(std::string_view text) {
   return v;
 }
 
+// An unknown name on the command line is ignored with a warning, as runc does (config.json's
+// own names stay strict: the spec says a value that cannot be mapped MUST be an error).
 void add_caps(Process& p, const std::vector<std::string>& caps) {
   if (caps.empty()) return;
   if (!p.capabilities) p.capabilities = CapabilitySets{};
   for (const auto& name : caps) {
     auto cap = capability_from_name(name);
-    if (!cap) throw Error("--cap", "unknown capability \"" + name + "\"");
+    if (!cap) {
+      log::warn("--cap: ignoring unknown capability \"" + name + "\"");
+      continue;
+    }
     std::uint64_t bit = std::uint64_t{1} << *cap;
     p.capabilities->bounding |= bit;
     p.capabilities->effective |= bit;
@@ -73,14 +80,19 @@ Process exec_process(const ExecOptions& o, const Config& container) {
   p.args = o.args;
   p.env.insert(p.env.end(), o.env.begin(), o.env.end());
   if (!o.cwd.empty()) p.cwd = o.cwd;
-  if (o.tty) p.terminal = true;
+  // A terminal only with -t, whatever the container's own process had (runc).
+  p.terminal = o.tty;
+  p.console_size.reset();
   if (o.no_new_privs) p.no_new_privileges = true;
+  if (!o.apparmor.empty()) p.apparmor_profile = o.apparmor;
+  if (!o.process_label.empty()) p.selinux_label = o.process_label;
   if (!o.user.empty()) {
     auto colon = o.user.find(':');
     p.user.uid = parse_id(o.user.substr(0, colon));
     if (colon != std::string::npos) p.user.gid = parse_id(o.user.substr(colon + 1));
     p.user.additional_gids.clear();
   }
+  if (!o.additional_gids.empty()) p.user.additional_gids = o.additional_gids;
   add_caps(p, o.caps);
   return p;
 }
@@ -97,6 +109,10 @@ Config exec_config(const Config& container, Process process, pid_t init) {
         {n.type, "/proc/" + std::to_string(init) + "/ns/" + ns_file(n.type)});
   }
   c.linux.seccomp = container.linux.seccomp;
+  // Not mounted again (the mounts row plans nothing for a join): Landlock derives its rules
+  // from them, so an exec'd process is confined like the init.
+  c.mounts = container.mounts;
+  c.linux.devices = container.linux.devices;
   c.annotations = container.annotations;
   return c;
 }
@@ -116,6 +132,51 @@ void record_exec(const StateStore& store, const std::string& id, pid_t pid,
   dir->write_state(state);
 }
 
+bool has_controllers(const std::string& have, const std::string& wanted) {
+  auto list = [](const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream ss(s);
+    for (std::string item; std::getline(ss, item, ',');)
+      if (!item.empty()) out.push_back(item);
+    return out;
+  };
+  std::vector<std::string> h = list(have);
+  for (const auto& w : list(wanted)) {
+    if (std::find(h.begin(), h.end(), w) == h.end()) return false;
+  }
+  return true;
+}
+
+// `exec --cgroup [CONTROLLERS:]PATH`: the process goes into an existing cgroup below the
+// container's, in the hierarchies named (every one without CONTROLLERS), as with runc.
+Cgroups exec_cgroups(nlohmann::json dirs, const std::vector<std::string>& specs) {
+  for (const std::string& spec : specs) {
+    auto colon = spec.find(':');
+    std::string controllers = colon == std::string::npos ? "" : spec.substr(0, colon);
+    std::string path = colon == std::string::npos ? spec : spec.substr(colon + 1);
+    std::stringstream parts(path);
+    for (std::string part; std::getline(parts, part, '/');) {
+      if (part == "..")
+        throw Error("--cgroup", "the cgroup path " + path + " is not a sub cgroup path");
+    }
+    bool matched = false;
+    for (auto& d : dirs) {
+      std::string have = d.value("controllers", "");
+      if (!controllers.empty() && (have.empty() || !has_controllers(have, controllers))) continue;
+      matched = true;
+      std::string sub = d.value("path", "") + (path.empty() || path[0] == '/' ? "" : "/") + path;
+      while (sub.size() > 1 && sub.back() == '/')
+        sub.pop_back();
+      if (::access((sub + "/cgroup.procs").c_str(), F_OK) != 0) {
+        throw_errno("--cgroup", "adding pid to cgroups: " + sub + "/cgroup.procs");
+      }
+      d["path"] = sub;
+    }
+    if (!matched) throw Error("--cgroup", "unknown controller \"" + controllers + "\"");
+  }
+  return Cgroups::from_json(dirs);
+}
+
 struct ExecTarget {
   std::optional<ContainerDir> dir;
   nlohmann::json state;
@@ -124,13 +185,15 @@ struct ExecTarget {
   Ablation ablation;
 };
 
-ExecTarget open_target(const StateStore& store, const std::string& id) {
+ExecTarget open_target(const StateStore& store, const std::string& id, bool ignore_paused) {
   ExecTarget t;
   t.dir = store.open(id, false);
   if (!t.dir) throw Error(container_object(id), "does not exist");
   t.state = t.dir->read_state();
   std::string status = container_status(*t.dir, t.state);
-  if (status != "running" && status != "created") {
+  // --ignore-paused: the process joins the frozen cgroup and runs once it is thawed.
+  bool paused_ok = ignore_paused && status == "paused";
+  if (status != "running" && status != "created" && !paused_ok) {
     throw Error(container_object(id), "cannot exec in a " + status + " container");
   }
   const nlohmann::json& nyx = t.state["nyx"];
@@ -149,7 +212,7 @@ ExecTarget open_target(const StateStore& store, const std::string& id) {
 int cmd_exec(const GlobalOptions& g, const ExecOptions& o) {
   std::vector<int> preserved = reserve_preserved_fds(o.preserve_fds);
   StateStore store(g.root);
-  ExecTarget t = open_target(store, o.id);
+  ExecTarget t = open_target(store, o.id, o.ignore_paused);
   UniqueFd init = open_init(*t.dir, &t.state);  // pinned while we join its namespaces
   if (!init) throw Error(container_object(o.id), "its init process is gone");
   Config cfg = exec_config(t.container, exec_process(o, t.container), t.state["pid"].get<pid_t>());
@@ -167,7 +230,8 @@ int cmd_exec(const GlobalOptions& g, const ExecOptions& o) {
   in.join = JoinTarget{t.state["pid"].get<pid_t>()};
   in.terminal = terminal_plan(*cfg.process, false);
   const nlohmann::json& nyx = t.state["nyx"];
-  Launch launch(std::move(in), Cgroups::from_json(nyx.value("cgroups", nlohmann::json())),
+  Launch launch(std::move(in),
+                exec_cgroups(nyx.value("cgroups", nlohmann::json::array()), o.cgroups),
                 container_object(o.id));
   for (const auto& w : launch.warnings())
     log::warn(w);
@@ -179,6 +243,12 @@ int cmd_exec(const GlobalOptions& g, const ExecOptions& o) {
   for (const auto& f : launch.check_outcome())
     log::warn(container_object(o.id) + ": exec: " + f);
   pid_t pid = launch.pid();
+  if (UniqueFd listener = launch.take_seccomp_listener()) {
+    const Seccomp& sc = *cfg.linux.seccomp;
+    nlohmann::json oci = public_state(t.state, container_status(*t.dir, t.state));
+    oci.erase("hardening");
+    send_to_seccomp_agent(sc.listener_path, sc.listener_metadata, pid, oci, listener.get());
+  }
   record_exec(store, o.id, pid, cfg.process->args,
               hardening_json(launch.outcome(), t.enforce, t.ablation.names()));
   if (!o.pid_file.empty()) write_pid_file(o.pid_file, pid);

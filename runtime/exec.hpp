@@ -1,6 +1,7 @@
 // `exec`: a new process in a running container.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,11 @@ struct ExecOptions {
   bool no_new_privs = false;
   std::vector<std::string> caps;
   int preserve_fds = 0;
+  std::vector<std::uint32_t> additional_gids;
+  std::string process_label;
+  std::string apparmor;
+  std::vector<std::string> cgroups;  // "[controllers:]path" below the container's cgroups
+  bool ignore_paused = false;
 };
 
 // Joins every namespace and the cgroups of the container and applies the same hardening as its

@@ -13,6 +13,7 @@
 
 #include "base/error.hpp"
 #include "base/fd_passing.hpp"
+#include "runtime/causes.hpp"
 #include "runtime/primitives/cgroups.hpp"
 #include "runtime/primitives/namespaces.hpp"
 
@@ -171,7 +172,7 @@ void Launch::setup(const Linux* maps, std::optional<int> oom_score_adj) {
     // own tracking cgroup may be missing (a rootless runtime cannot make it): recorded.
     int err = cgroups_.join(init_.pid, cloned_into_cgroup_);
     bool named = in_.cfg != nullptr && !in_.cfg->linux.cgroups_path.empty();
-    if (err != 0 && (requested(Prim::Cgroups) || named || cgroups_.systemd())) {
+    if (err != 0 && (requested(Prim::Cgroups) || named || cgroups_.systemd() || in_.join)) {
       throw Error(object_, "cannot move the container process into its cgroups", err);
     }
     if (err != 0) events_.push_back(cgroup_event(err, kCgroupJoinFailed));
@@ -229,14 +230,25 @@ void Launch::talk(const std::function<void()>& on_hook_point,
       case ChildMsg::Console:
         console_.reset(fd);
         break;
-      case ChildMsg::Fatal:
-        // The child's message already says what failed, in the words engines look for.
-        throw Error(object_, report_.fatal_msg);
+      case ChildMsg::SeccompListener:
+        seccomp_listener_.reset(fd);
+        break;
+      case ChildMsg::Fatal: {
+        // The child's message already says what failed, in the words engines look for; the
+        // cause, found on this host, follows.
+        std::string msg = report_.fatal_msg;
+        if (report_.fatal_has_step) {
+          const StepEntry& e = report_.fatal_step;
+          msg += cause_suffix(
+              diagnose(Failure{e.prim, e.err, e.what, e.value, {}, bp_.planned[e.prim]}));
+        }
+        throw Error(object_, msg);
+      }
       case ChildMsg::Report: {
         std::size_t count = std::min<std::size_t>(report_.count, kMaxReportEntries);
         std::vector<ParentEvent> events = bp_.events;
         events.insert(events.end(), events_.begin(), events_.end());
-        outcome_ = merge_outcome(bp_.planned, events, {report_.entries, count});
+        outcome_ = merge_outcome(bp_.planned, events, {report_.entries, count}, host_diagnose());
         return;
       }
     }

@@ -56,6 +56,8 @@ class Launch {
   UniqueFd take_sock() { return std::move(parent_sock_); }
   // The pty master the child allocated for process.terminal (empty without one).
   UniqueFd take_console() { return std::move(console_); }
+  // The listener of a seccomp filter with SCMP_ACT_NOTIFY rules (empty without one).
+  UniqueFd take_seccomp_listener() { return std::move(seccomp_listener_); }
   // From now on the process is the caller's: no kill on destruction.
   void release() { released_ = true; }
 
@@ -74,6 +76,7 @@ class Launch {
   UniqueFd parent_sock_;
   UniqueFd child_sock_;
   UniqueFd console_;
+  UniqueFd seccomp_listener_;
   bool cloned_into_cgroup_ = false;
   bool released_ = false;
 };

@@ -27,6 +27,7 @@
 #include "hooks/hooks.hpp"
 #include "runtime/foreground.hpp"
 #include "runtime/log.hpp"
+#include "runtime/record_view.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/systemd_cgroup.hpp"
 #include "runtime/terminal.hpp"
@@ -80,11 +81,17 @@ std::string damage_note(const ContainerDir& dir) {
                : "; its init is gone";
 }
 
-std::string joined_args(const std::vector<std::string>& args) {
-  std::string out;
-  for (const auto& a : args)
-    out += (out.empty() ? "" : " ") + a;
-  return out;
+// A saved state or --report file, at most 16 MiB (a record is a few KiB).
+std::string read_saved(const std::string& path) {
+  UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY));
+  if (!fd) throw_errno("--file", "\"" + path + "\"");
+  std::string text;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd.get(), buf, sizeof buf)) > 0 && text.size() < (16u << 20))
+    text.append(buf, static_cast<std::size_t>(n));
+  if (n < 0) throw_errno("--file", "\"" + path + "\"");
+  return text;
 }
 
 void print(const std::string& text) {
@@ -147,6 +154,20 @@ void run_poststart(const Hooks& hooks, nlohmann::json& state, std::vector<HookRu
     rec.push_back(r.to_json());
 }
 
+// startContainer hooks, in the container's namespaces, before the harness starts: a failing
+// one kills the container and is the command's error (`start` and `run` alike).
+void run_start_container(const Hooks& hooks, const ContainerDir& dir, const nlohmann::json& state,
+                         std::vector<HookRun>& runs) {
+  if (hooks.start_container.empty()) return;
+  try {
+    run_hooks(hooks, HookPoint::StartContainer, public_state(state, "created").dump(),
+              state.value("pid", 0), true, runs);
+  } catch (const Error&) {
+    kill_container(dir, &state);
+    throw;
+  }
+}
+
 // Orphans re-parented to us (no pid namespace) are reaped so nothing is left as a zombie.
 void reap_orphans() {
   int status = 0;
@@ -186,17 +207,8 @@ int cmd_start(const GlobalOptions& g, const std::string& id) {
                                           : "cannot start an already " + status + " container");
   }
   Hooks hooks = stored_hooks(state);
-  pid_t pid = state.value("pid", 0);
   std::vector<HookRun> runs;
-  if (!hooks.start_container.empty()) {
-    try {
-      run_hooks(hooks, HookPoint::StartContainer, public_state(state, "created").dump(), pid, true,
-                runs);
-    } catch (const Error&) {
-      kill_container(dir, &state);
-      throw;
-    }
-  }
+  run_start_container(hooks, dir, state, runs);
   UniqueFd fifo(::open(dir.fifo_path().c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fifo) throw_errno(container_object(id), "the init is not waiting to start");
   if (::write(fifo.get(), "0", 1) != 1) throw_errno(container_object(id), "cannot start");
@@ -221,9 +233,10 @@ int cmd_run(const GlobalOptions& g, RunOptions opts) {
   if (opts.detach) {
     CreatedContainer c = create_container(store, opts.create);
     c.keep();
+    std::vector<HookRun> runs;
+    run_start_container(c.config.hooks, *c.dir, c.state, runs);
     c.send(ParentMsg::Start);
     if (generated) print(opts.create.id + "\n");
-    std::vector<HookRun> runs;
     run_poststart(c.config.hooks, c.state, runs);
     if (!runs.empty()) c.dir->write_state(c.state);
     return 0;
@@ -233,8 +246,15 @@ int cmd_run(const GlobalOptions& g, RunOptions opts) {
   ::prctl(PR_SET_CHILD_SUBREAPER, 1);
   CreatedContainer c = create_container(store, opts.create);
   c.dir->unlock();
-  c.send(ParentMsg::Start);
   std::vector<HookRun> runs;
+  try {
+    run_start_container(c.config.hooks, *c.dir, c.state, runs);
+  } catch (const Error&) {
+    c.dir->lock();
+    remove_container(*c.dir, &c.state);
+    throw;
+  }
+  c.send(ParentMsg::Start);
   run_poststart(c.config.hooks, c.state, runs);
   std::optional<double> timeout = opts.timeout_s ? opts.timeout_s : annotation_timeout(c.config);
   WaitResult res = wait_foreground(c.init, c.console_master.get(), timeout, signals,
@@ -267,7 +287,15 @@ int cmd_run(const GlobalOptions& g, RunOptions opts) {
   return code;
 }
 
-int cmd_state(const GlobalOptions& g, const std::string& id) {
+int cmd_state(const GlobalOptions& g, const std::string& id, const std::string& format,
+              const std::string& file) {
+  if (!file.empty()) {
+    std::string text =
+        file == "-" ? std::string(std::istreambuf_iterator<char>(std::cin), {}) : read_saved(file);
+    nlohmann::json saved = json_reader::parse_strict(text, file);
+    print(format == "table" ? record_table(saved, want_color()) : saved.dump(2) + "\n");
+    return 0;
+  }
   StateStore store(g.root);
   ContainerDir dir = must_open(store, id, false);
   std::optional<nlohmann::json> state;
@@ -277,7 +305,9 @@ int cmd_state(const GlobalOptions& g, const std::string& id) {
     throw Error(e.object(), e.cause() + damage_note(dir));
   }
   if (!state) throw Error(container_object(id), "does not exist");
-  print(public_state(*state, container_status(dir, *state)).dump(2) + "\n");
+  // Ordered as the record is: the sequence of primitives, OCI fields first.
+  nlohmann::ordered_json pub = public_state(*state, container_status(dir, *state));
+  print(format == "table" ? record_table(nlohmann::json(pub), want_color()) : pub.dump(2) + "\n");
   return 0;
 }
 
@@ -340,17 +370,15 @@ struct ListEntry {
   std::string oci_version, id, status, bundle, rootfs, created, owner, error;
   pid_t pid = 0;
 
-  nlohmann::json to_json() const {
-    nlohmann::json j = {{"id", id}, {"pid", pid}, {"status", status}};
+  // runc's order: ociVersion, id, pid, status, bundle, rootfs, created, owner.
+  nlohmann::ordered_json to_json() const {
+    nlohmann::ordered_json j;
     if (!error.empty()) {
-      j["error"] = error;
+      j = {{"id", id}, {"pid", pid}, {"status", status}, {"error", error}};
       return j;
     }
-    j.update({{"ociVersion", oci_version},
-              {"bundle", bundle},
-              {"rootfs", rootfs},
-              {"created", created},
-              {"owner", owner}});
+    j = {{"ociVersion", oci_version}, {"id", id},         {"pid", pid},         {"status", status},
+         {"bundle", bundle},          {"rootfs", rootfs}, {"created", created}, {"owner", owner}};
     return j;
   }
 };
@@ -416,7 +444,7 @@ std::string table(const std::vector<std::vector<std::string>>& rows) {
 
 int cmd_list(const GlobalOptions& g, const std::string& format, bool quiet) {
   StateStore store(g.root);
-  nlohmann::json all = nlohmann::json::array();
+  nlohmann::ordered_json all = nlohmann::ordered_json::array();
   std::vector<std::vector<std::string>> rows = {
       {"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
   std::string ids;
@@ -468,32 +496,62 @@ int cmd_pause(const GlobalOptions& g, const std::string& id, bool pause) {
 
 namespace {
 
-// Runs `argv` and returns what it printed on stdout and stderr; throws when it cannot run.
-std::string capture(const std::vector<std::string>& argv, int& status) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw_errno("ps", "pipe");
+// The output of a command, or an Error naming it.
+std::string output_of(const std::vector<std::string>& argv) {
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) throw_errno("ps", "pipe");
+  UniqueFd rd(pipefd[0]);
+  UniqueFd wr(pipefd[1]);
+  std::vector<char*> cargv;
+  for (const auto& a : argv)
+    cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
   pid_t pid = ::fork();
   if (pid < 0) throw_errno("ps", "fork");
   if (pid == 0) {
-    ::dup2(fds[1], 1);
-    ::dup2(fds[1], 2);
-    std::vector<char*> args;
-    for (const auto& a : argv)
-      args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    std::fprintf(stderr, "exec %s: %s\n", args[0], std::strerror(errno));
+    ::dup2(wr.get(), 1);
+    ::execvp(cargv[0], cargv.data());
     ::_exit(127);
   }
-  ::close(fds[1]);
+  wr.reset();
   std::string out;
   char buf[8192];
   ssize_t n;
-  while ((n = ::read(fds[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+  while ((n = ::read(rd.get(), buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
     if (n > 0) out.append(buf, static_cast<std::size_t>(n));
   }
-  ::close(fds[0]);
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+    throw Error("ps", "`ps` exited with status " + std::to_string(exit_code_of(status)));
+  }
+  return out;
+}
+
+// ps(1)'s table with only the container's processes: the header, and the rows whose PID column
+// is one of `pids` (runc's ps).
+std::string ps_rows(const std::string& table, const std::vector<pid_t>& pids) {
+  std::stringstream in(table);
+  std::string header;
+  std::getline(in, header);
+  std::stringstream hs(header);
+  std::size_t column = 0;
+  bool found = false;
+  for (std::string word; hs >> word; ++column) {
+    if (word == "PID") {
+      found = true;
+      break;
+    }
+  }
+  if (!found) throw Error("ps", "no PID column in the output of ps");
+  std::string out = header + "\n";
+  for (std::string line; std::getline(in, line);) {
+    std::stringstream ls(line);
+    std::string word;
+    for (std::size_t i = 0; i <= column && ls >> word; ++i) {
+    }
+    pid_t pid = static_cast<pid_t>(std::strtol(word.c_str(), nullptr, 10));
+    if (std::find(pids.begin(), pids.end(), pid) != pids.end()) out += line + "\n";
   }
   return out;
 }
@@ -513,45 +571,10 @@ int cmd_ps(const GlobalOptions& g, const std::string& id, const std::string& for
     print(nlohmann::json(pids).dump() + "\n");
     return 0;
   }
-  // As runc: ps(1) with the arguments after the ID (-ef when there are none), keeping the
-  // header and the rows whose PID column is one of the container's processes.
   std::vector<std::string> argv = {"ps"};
+  if (ps_args.empty()) argv.emplace_back("-ef");
   argv.insert(argv.end(), ps_args.begin(), ps_args.end());
-  if (ps_args.empty()) argv.push_back("-ef");
-  int status = 0;
-  std::string out = capture(argv, status);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    throw Error("ps", "ps " + joined_args(ps_args) + " failed: " + out);
-  }
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (start < out.size()) {
-    std::size_t nl = out.find('\n', start);
-    lines.push_back(out.substr(start, nl - start));
-    if (nl == std::string::npos) break;
-    start = nl + 1;
-  }
-  if (lines.empty()) throw Error("ps", "no output");
-  auto fields = [](const std::string& line) {
-    std::vector<std::string> f;
-    std::istringstream in(line);
-    std::string w;
-    while (in >> w)
-      f.push_back(w);
-    return f;
-  };
-  std::vector<std::string> header = fields(lines[0]);
-  auto col = std::find(header.begin(), header.end(), "PID");
-  if (col == header.end()) throw Error("ps", "no PID column in the output of ps");
-  std::size_t pid_index = static_cast<std::size_t>(col - header.begin());
-  std::string text = lines[0] + "\n";
-  for (std::size_t i = 1; i < lines.size(); ++i) {
-    std::vector<std::string> f = fields(lines[i]);
-    if (f.size() <= pid_index) continue;
-    pid_t p = static_cast<pid_t>(std::strtol(f[pid_index].c_str(), nullptr, 10));
-    if (std::find(pids.begin(), pids.end(), p) != pids.end()) text += lines[i] + "\n";
-  }
-  print(text);
+  print(ps_rows(output_of(argv), pids));
   return 0;
 }
 

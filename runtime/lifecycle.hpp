@@ -30,7 +30,10 @@ int cmd_spec(const SpecOptions& opts, const std::string& bundle);
 int cmd_create(const GlobalOptions& g, CreateOptions opts);
 int cmd_start(const GlobalOptions& g, const std::string& id);
 int cmd_run(const GlobalOptions& g, RunOptions opts);
-int cmd_state(const GlobalOptions& g, const std::string& id);
+// `format`: "json" (the OCI state plus nyx's record) or "table" (record_view.hpp). With `file`
+// (a saved state or --report, "-" for stdin) instead of an ID, shows that.
+int cmd_state(const GlobalOptions& g, const std::string& id, const std::string& format = "json",
+              const std::string& file = {});
 int cmd_kill(const GlobalOptions& g, const std::string& id, const std::string& signal, bool all);
 int cmd_delete(const GlobalOptions& g, const std::string& id, bool force);
 int cmd_list(const GlobalOptions& g, const std::string& format, bool quiet);

@@ -39,10 +39,11 @@ bool kept(const PrimOutcome& o, Prim p) {
   return o.requested || o.ablated || primitive(p).always_listed;
 }
 
-void fold(PrimOutcome& o, const StepEntry& e, std::string_view note) {
+void fold(PrimOutcome& o, const StepEntry& e, std::string_view note, const Diagnose& diagnose) {
   if (e.status == PrimStatus::Failed && o.status != PrimStatus::Failed) {
     o.status = PrimStatus::Failed;
     o.err = e.err;
+    if (diagnose) o.cause = diagnose(Failure{e.prim, e.err, e.what, e.value, note, o});
   } else if (e.status == PrimStatus::Applied && o.status == PrimStatus::Skipped && o.requested) {
     o.status = PrimStatus::Applied;
   }
@@ -52,14 +53,14 @@ void fold(PrimOutcome& o, const StepEntry& e, std::string_view note) {
 }  // namespace
 
 Outcome merge_outcome(Outcome out, std::span<const ParentEvent> events,
-                      std::span<const StepEntry> child) {
+                      std::span<const StepEntry> child, const Diagnose& diagnose) {
   for (const ParentEvent& ev : events) {
     PrimOutcome& o = out[ev.entry.prim];
-    if (kept(o, ev.entry.prim)) fold(o, ev.entry, ev.note);
+    if (kept(o, ev.entry.prim)) fold(o, ev.entry, ev.note, diagnose);
   }
   for (const StepEntry& e : child) {
     PrimOutcome& o = out[e.prim];
-    if (kept(o, e.prim)) fold(o, e, {});
+    if (kept(o, e.prim)) fold(o, e, {}, diagnose);
   }
   return out;
 }
@@ -92,6 +93,7 @@ nlohmann::json primitives_json(const Outcome& outcome) {
     if (o.status == PrimStatus::Failed) {
       entry["errno"] = o.err;
       entry["error"] = errno_name(o.err);
+      if (o.cause) entry["cause"] = {{"code", o.cause->code}, {"message", o.cause->message}};
     }
     if (o.ablated) entry["ablated"] = true;
     if (o.detail.is_object()) {
@@ -105,10 +107,16 @@ nlohmann::json primitives_json(const Outcome& outcome) {
 
 nlohmann::json hardening_json(const Outcome& outcome, bool enforce,
                               const std::vector<std::string>& ablation) {
-  return {{"mode", enforce ? "enforce" : "best-effort"},
-          {"level", level_name(compute_level(outcome))},
-          {"ablation", ablation},
-          {"primitives", primitives_json(outcome)}};
+  nlohmann::json h = {{"mode", enforce ? "enforce" : "best-effort"},
+                      {"level", level_name(compute_level(outcome))},
+                      {"ablation", ablation},
+                      {"primitives", primitives_json(outcome)}};
+  if (!outcome.digests.empty()) {
+    nlohmann::json& d = h["digests"];
+    for (const auto& [name, hex] : outcome.digests)
+      d[name] = "sha256:" + hex;
+  }
+  return h;
 }
 
 std::string failure_line(Prim p, const PrimOutcome& o) {
@@ -117,6 +125,7 @@ std::string failure_line(Prim p, const PrimOutcome& o) {
   if (o.detail.is_object() && o.detail.contains("reason")) {
     line += ": " + o.detail["reason"].get<std::string>();
   }
+  if (o.cause) line += " [" + o.cause->code + ": " + o.cause->message + "]";
   return line;
 }
 

@@ -5,6 +5,9 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -22,16 +25,26 @@ std::string_view status_name(PrimStatus s);
 enum class Level : std::uint8_t { Baseline, Full, Partial, None };
 std::string_view level_name(Level l);
 
+// Why a primitive failed, found on the host (runtime/causes.hpp): a stable code for scripts and
+// one sentence for people.
+struct Cause {
+  std::string code;
+  std::string message;
+};
+
 struct PrimOutcome {
   bool requested = false;  // the config asks for it (and it is not ablated)
   bool ablated = false;
   PrimStatus status = PrimStatus::Skipped;
-  int err = 0;            // errno when failed
-  nlohmann::json detail;  // extra fields: value, types, count, method, ...
+  int err = 0;                 // errno when failed
+  nlohmann::json detail;       // extra fields: value, types, count, method, ...
+  std::optional<Cause> cause;  // of the failure, when the host tells
 };
 
 struct Outcome {
   std::array<PrimOutcome, kPrimCount> prims{};
+  // sha256 (hex) of what ran, by name: "config" as read, "seccomp" BPF, "landlock" ruleset.
+  std::map<std::string, std::string> digests;
   PrimOutcome& operator[](Prim p) { return prims[static_cast<std::size_t>(p)]; }
   const PrimOutcome& operator[](Prim p) const { return prims[static_cast<std::size_t>(p)]; }
 };
@@ -43,14 +56,26 @@ struct ParentEvent {
   std::string note;
 };
 
+// The first failure of a primitive, for the diagnosis of its cause.
+struct Failure {
+  Prim prim;
+  int err;
+  std::uint16_t what;          // the entry's part (a namespace type, a cgroup write, ...)
+  std::int64_t value;          // the entry's detail (a resource, a rule index, ...)
+  std::string_view note;       // a parent event's name (the cgroup file)
+  const PrimOutcome& planned;  // what was asked (rlimit values, ...)
+};
+using Diagnose = std::function<std::optional<Cause>(const Failure&)>;
+
 // The record: `planned` (requests, ablation marks and planned details, every status Skipped),
 // then the parent's events, then the child's entries, in order. A Failed entry makes its
 // primitive failed with that errno (the first one wins); an Applied entry makes a requested
 // one applied (what nobody asked for stays skipped, with its details). Each primitive's own merge
 // adds its details. Entries for a primitive that is neither requested, ablated nor always listed
 // are dropped (a tracking cgroup is not hardening).
+// `diagnose`, when given, names the cause of each primitive's first failure.
 Outcome merge_outcome(Outcome planned, std::span<const ParentEvent> events,
-                      std::span<const StepEntry> child);
+                      std::span<const StepEntry> child, const Diagnose& diagnose = {});
 
 // baseline: nothing requested beyond the baseline primitives, and all of that applied;
 // otherwise full / partial / none over the requested primitives.

@@ -83,7 +83,11 @@ std::string check_in_root(const std::string& rootfs, std::string_view rel,
     struct stat st {};
     if (::lstat(host.c_str(), &st) != 0) return finish();
     if (!S_ISLNK(st.st_mode)) continue;
-    if (no_symlinks) throw Error(object, "\"/" + join(done) + "\" is a symlink in the rootfs");
+    if (no_symlinks) {
+      throw Error(object, "\"/" + join(done) +
+                              "\" is a symlink in the rootfs: it must be mounted on ordinary "
+                              "directory");
+    }
     if (++links > 40) throw Error(object, "too many levels of symbolic links", ELOOP);
     char target[PATH_MAX];
     ssize_t n = ::readlink(host.c_str(), target, sizeof target - 1);

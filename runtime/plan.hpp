@@ -48,6 +48,8 @@ struct PlanInput {
   // planned as not there, and recorded failed.
   std::uint32_t refused_namespaces = 0;
   int refused_errno = 0;
+  // The kernel's Landlock ABI version as planned for; 0: ask the running kernel.
+  int landlock_abi = 0;
 };
 
 // Owns every string and array a ChildPlan points into.
@@ -68,7 +70,10 @@ struct PlanStorage {
   std::vector<const char*> envp;
   std::vector<int> keep_fds;
   std::vector<int> preserved;
+  std::vector<UniqueFd> fds;  // opened by the parent for the child (bind sources)
   std::vector<const char*> cap_names;
+  std::vector<LandlockPathStep> landlock_rules;
+  std::vector<LandlockPortStep> landlock_ports;
   std::vector<sock_filter> seccomp_code;
   sock_fprog seccomp_prog{};
 

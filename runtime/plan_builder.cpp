@@ -2,7 +2,12 @@
 // parent half in table order.
 #include <algorithm>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include "base/error.hpp"
+#include "base/passwd.hpp"
+#include "runtime/path_in_root.hpp"
 #include "runtime/plan.hpp"
 #include "runtime/primitive_ops.hpp"
 
@@ -53,6 +58,27 @@ void plan_sync(PlanBuilder& b) {
   plan.preserved = b.st.preserved;
 }
 
+// HOME when the process has none: the user's in the container's /etc/passwd, else "/" (runc).
+std::string home_of(const std::string& rootfs, uid_t uid) {
+  UniqueFd root(::open(rootfs.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  std::optional<PasswdEntry> e;
+  if (root) e = passwd_entry(root.get(), "etc/passwd", uid, true);
+  return e && !e->home.empty() ? e->home : "/";
+}
+
+// SELinux labels can only be applied by a host that has SELinux: elsewhere they are refused,
+// never dropped in silence.
+void check_labels(const PlanBuilder& b) {
+  static const bool selinux = ::access("/sys/fs/selinux/enforce", F_OK) == 0;
+  if (selinux) return;
+  if (!b.cfg.linux.mount_label.empty()) {
+    throw Error("linux.mountLabel", "SELinux is not enabled on this host");
+  }
+  if (!b.cfg.process->selinux_label.empty()) {
+    throw Error("process.selinuxLabel", "SELinux is not enabled on this host");
+  }
+}
+
 void plan_user(PlanBuilder& b) {
   const Process& proc = *b.cfg.process;
   PlanStorage& st = b.st;
@@ -65,14 +91,19 @@ void plan_user(PlanBuilder& b) {
   plan.set_groups = !b.in.rootless;
   plan.umask = static_cast<int>(proc.user.umask.value_or(022));
   plan.cwd = st.keep(proc.cwd);
+  // A missing cwd is made in the container's tree before the root change, as runc does.
+  if (!b.in.join) plan.cwd_in_root = st.keep(relative_in_root(proc.cwd));
   for (const auto& a : proc.args)
     st.argv.push_back(st.keep(a));
   st.argv.push_back(nullptr);
+  bool has_home = false;
   for (const auto& e : proc.env) {
     const char* kept = st.keep(e);
     st.envp.push_back(kept);
     if (e.rfind("PATH=", 0) == 0) plan.path_env = kept + 5;
+    has_home = has_home || e.rfind("HOME=", 0) == 0;
   }
+  if (!has_home) st.envp.push_back(st.keep("HOME=" + home_of(b.in.rootfs, proc.user.uid)));
   st.envp.push_back(nullptr);
   plan.argv = st.argv.data();
   plan.envp = st.envp.data();
@@ -88,8 +119,9 @@ void finish(PlanBuilder& b) {
   plan.wait_for_go = b.out.ns.new_user || b.in.cgroup_join_by_pid;
   // Loading a filter without no_new_privs needs CAP_SYS_ADMIN: the init keeps it until the
   // loads are done, and drops to the configured sets as the last step before execve.
-  bool loads = plan.seccomp != nullptr;
+  bool loads = plan.seccomp != nullptr || (plan.landlock.abi > 0 && plan.wants(Prim::Landlock));
   plan.defer_cap_drop = loads && !plan.no_new_privs && (plan.set_caps || plan.uid != 0);
+  if (!b.cfg.sha256.empty()) b.out.planned.digests["config"] = b.cfg.sha256;
   std::sort(b.st.keep_fds.begin(), b.st.keep_fds.end());
   plan.keep_fds = b.st.keep_fds;
 }
@@ -99,6 +131,7 @@ void finish(PlanBuilder& b) {
 BuiltPlan build_plan(const PlanInput& in) {
   if (in.cfg == nullptr || !in.cfg->process) throw Error("process", "missing required field");
   PlanBuilder b(in);
+  check_labels(b);
   plan_sync(b);
   plan_user(b);
   for (const PrimitiveInfo& info : kPrimitives) {

@@ -36,6 +36,7 @@ enum class Stage : std::uint8_t {
   X(Sysctl, sysctl, "", "", Isolation, false, false)                 \
   X(Root, root, "", "chroot", Isolation, false, true)                \
   X(Capabilities, capabilities, "", "caps", Identity, false, true)   \
+  X(Landlock, landlock, "", "", Confine, false, true)                \
   X(Seccomp, seccomp, "", "", Confine, false, true)
 
 #define NYX_PRIM_ENUM(id, ...) id,

@@ -26,7 +26,7 @@ int parse_signal(std::string_view text) {
   std::string_view name = upper;
   if (name.rfind("SIG", 0) == 0) name.remove_prefix(3);
   int n = 0;
-  if (to_int(name, n) && n > 0 && n < NSIG) return n;
+  if (to_int(name, n) && n >= 0 && n < NSIG) return n;  // 0: only asks whether it lives
   for (int sig = 1; sig < SIGRTMIN; ++sig) {
     const char* abbrev = sigabbrev_np(sig);
     if (abbrev != nullptr && name == abbrev) return sig;

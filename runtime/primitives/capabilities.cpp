@@ -112,7 +112,7 @@ void check_grantable(ChildContext& c) {
     }
   }
   b.add(" (not in the runtime's bounding or permitted set)");
-  c.fatal(msg, EPERM, true);
+  c.fatal_step(Prim::Capabilities, 0, static_cast<std::int64_t>(missing), msg, EPERM, true);
 }
 
 int drop_bounding(const ChildPlan& p) {

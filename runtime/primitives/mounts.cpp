@@ -137,6 +137,7 @@ void add_cgroup_mount(const std::string& rel, const ParsedOptions& opts, std::ui
     MountStep s = base;
     s.bind = true;
     s.source = st.keep(ctx.cgroups[0].second);
+    s.origin = s.source;
     s.flags = MS_BIND | MS_REC;
     s.remount = bind_flags;
     st.mount_steps.push_back(s);
@@ -155,6 +156,7 @@ void add_cgroup_mount(const std::string& rel, const ParsedOptions& opts, std::ui
     b.target = st.keep(rel + "/" + name);
     b.bind = true;
     b.source = st.keep(path);
+    b.origin = b.source;
     b.flags = MS_BIND;
     b.remount = bind_flags;
     st.mount_steps.push_back(b);
@@ -197,10 +199,26 @@ std::string add_config_mount(const Mount& m, std::size_t index, const MountConte
   if (bind) {
     if (m.source.empty()) throw Error(object + ".source", "a bind mount needs a source");
     std::string source = m.source[0] == '/' ? m.source : ctx.bundle + "/" + m.source;
+    // Opened here, by the runtime in the host's mount namespace: the container's root (an
+    // unprivileged host user in a user namespace) may not be able to reach the path itself,
+    // and the child mounts what was opened, not what the path names later.
+    UniqueFd src(::open(source.c_str(), O_PATH | O_CLOEXEC));
     struct stat sst {};
-    if (::stat(source.c_str(), &sst) != 0) throw_errno(object + ".source", "\"" + source + "\"");
+    if (!src || ::fstat(src.get(), &sst) != 0) {
+      throw_errno(object + ".source", "\"" + source + "\"");
+    }
     step.bind = true;
+    step.origin = st.keep(source);
     step.source = st.keep(source);
+    // A mount of the host's namespace cannot be bound into another one; a detached copy of it
+    // (open_tree) can be moved there.
+    UniqueFd tree(static_cast<int>(::syscall(SYS_open_tree, src.get(), "",
+                                             OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
+                                                 (opts.recursive ? AT_RECURSIVE : 0))));
+    if (!tree) throw_errno(object + ".source", "cannot take a copy of \"" + source + "\"");
+    step.tree = tree.get();
+    st.keep_fds.push_back(tree.get());
+    st.fds.push_back(std::move(tree));
     step.target_is_file = !S_ISDIR(sst.st_mode);
     step.flags = MS_BIND | (opts.recursive ? MS_REC : 0);
     unsigned long extra = opts.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
@@ -310,7 +328,15 @@ void plan_tree(const Config& cfg, const MountContext& ctx, PlanStorage& st) {
   for (std::size_t i = 0; i < cfg.mounts.size(); ++i) {
     const Mount& m = cfg.mounts[i];
     std::string rel = add_config_mount(m, i, ctx, st);
-    if (rel == "dev" && !st.mount_steps.back().bind) tmpfs_dev = true;
+    MountStep& step = st.mount_steps.back();
+    if (rel == "dev" && !step.bind) {
+      tmpfs_dev = true;
+      // The nodes and links go in first; a read-only /dev becomes read-only after them.
+      if ((step.flags & MS_RDONLY) != 0) {
+        step.flags &= ~MS_RDONLY;
+        st.plan.dev_readonly_remount = MS_REMOUNT | MS_RDONLY | step.flags;
+      }
+    }
     // The root of a user namespace is an unprivileged host user: mount points on the rootfs
     // itself are made here, as the runtime. Those inside earlier mounts (a tmpfs /dev) the
     // child makes.
@@ -363,6 +389,10 @@ void plan_half(PlanBuilder& b) {
   plan.mounts = mntns;
   plan.rootfs = b.st.keep(b.in.rootfs);
   plan.root_propagation = rootfs_propagation_flags(cfg.linux.rootfs_propagation);
+  if ((plan.root_propagation & MS_UNBINDABLE) != 0) {
+    plan.root_propagation_after = plan.root_propagation;
+    plan.root_propagation = MS_SLAVE | MS_REC;
+  }
   if (mntns && !o.ablated) {
     MountContext ctx{b.in.ablation,
                      b.in.bundle,
@@ -399,7 +429,12 @@ int mount_one(int rootfd, const MountStep& m) {
   char path[32];
   fd_path(path, fd);
   int err = 0;
-  if (m.bind) {
+  if (m.bind && m.tree >= 0) {
+    // Onto the fd itself: a /proc/self/fd/N target would name the magic link, not the mount
+    // point (move_mount does not follow a last symlink).
+    err = sys::err_of(sys::call(SYS_move_mount, m.tree, "", fd, "",
+                                MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+  } else if (m.bind) {
     err = mount_at(m.source, path, nullptr, m.flags, nullptr);
   } else {
     err = mount_at(m.source, path, m.fstype, m.flags, m.data);
@@ -461,6 +496,10 @@ int make_device(int rootfd, const DeviceNode& d, bool bind) {
     long rc = sys::call(SYS_mknodat, dirfd, base, d.mode, d.dev);
     if (rc == 0) {
       err = sys::err_of(sys::call(SYS_fchownat, dirfd, base, d.uid, d.gid, AT_SYMLINK_NOFOLLOW));
+    } else if (rc == -EPERM) {
+      // The runtime itself runs in a user namespace (a nested container): no mknod there
+      // either, so the host's node is bound as for a container with a user namespace.
+      err = bind_device(dirfd, base, d);
     } else if (rc != -EEXIST) {
       err = static_cast<int>(-rc);
     }
@@ -541,9 +580,9 @@ void prepare_root(ChildContext& c) {
   char msg[PATH_MAX + 128];
   child::Buf b(msg, sizeof msg);
   b.add("mounts[").add(static_cast<long>(m.index)).add("]: cannot mount ");
-  b.add(m.bind ? m.source : (m.fstype != nullptr ? m.fstype : "?"));
+  b.add(m.bind ? m.origin : (m.fstype != nullptr ? m.fstype : "?"));
   b.add(" on /").add(m.target).add(": ").add(child::err_text(err));
-  c.fatal(msg, err, true);
+  c.fatal_step(Prim::Mounts, kMountConfig, m.index, msg, err, true);
 }
 
 void child_half(ChildContext& c) {
@@ -564,6 +603,10 @@ void child_half(ChildContext& c) {
     if (int err = setup_dev(p, c.rootfd); err != 0) {
       c.fatal("linux.devices: cannot create the device nodes in /dev", err);
     }
+  }
+  if (p.dev_readonly_remount != 0) {
+    int err = child::remount_at(c.rootfd, "dev", true, p.dev_readonly_remount, true);
+    if (err != 0) c.fatal("mounts: cannot make /dev read-only", err);
   }
   c.record(Prim::Mounts, 0, kMountCount, done);
 }

@@ -168,7 +168,9 @@ void plan_half(PlanBuilder& b) {
   b.plan.unshare_flags = unshare;
   b.plan.userns_new = ns.new_user;
   b.plan.joins = b.st.joins;
-  bool uts = !namespace_ablated(b.in.ablation, NsType::Uts);
+  // Without a uts namespace of its own (ablated, or refused by the host) the names are the
+  // host's: never set them.
+  bool uts = !namespace_ablated(b.in.ablation, NsType::Uts) && !refused(b.in, NsType::Uts);
   if (!cfg.hostname.empty() && uts) b.plan.hostname = b.st.keep(cfg.hostname);
   if (!cfg.domainname.empty() && uts) b.plan.domainname = b.st.keep(cfg.domainname);
   PrimOutcome& o = b.record(Prim::Namespaces);
@@ -190,7 +192,7 @@ void failed(ChildContext& c, NsType type, int err) {
       .add("namespaces: cannot join the ")
       .add(ns_type_name(type).data())
       .add(" namespace given by path");
-  c.fatal(msg, err);
+  c.fatal_step(Prim::Namespaces, static_cast<std::uint16_t>(type), 0, msg, err);
 }
 
 void become_joined_userns_root(ChildContext& c) {
@@ -254,11 +256,17 @@ void set_names(ChildContext& c) {
   const ChildPlan& p = c.plan;
   if (p.hostname != nullptr) {
     int err = sys::err_of(sys::call(SYS_sethostname, p.hostname, std::strlen(p.hostname)));
-    if (err != 0) c.fatal("hostname: cannot set it", err);
+    if (err != 0) {
+      c.fatal_step(Prim::Namespaces, static_cast<std::uint16_t>(NsType::Uts), 0,
+                   "hostname: cannot set it", err);
+    }
   }
   if (p.domainname != nullptr) {
     int err = sys::err_of(sys::call(SYS_setdomainname, p.domainname, std::strlen(p.domainname)));
-    if (err != 0) c.fatal("domainname: cannot set it", err);
+    if (err != 0) {
+      c.fatal_step(Prim::Namespaces, static_cast<std::uint16_t>(NsType::Uts), 0,
+                   "domainname: cannot set it", err);
+    }
   }
 }
 

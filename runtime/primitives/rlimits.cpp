@@ -55,7 +55,7 @@ void plan_half(PlanBuilder& b) {
       .add(static_cast<long>(r.limit.rlim_max));
   b.add(": ").add(child::err_text(err));
   if (err == EPERM) b.add(" (above the hard limit, which only CAP_SYS_RESOURCE may raise)");
-  c.fatal(msg, err, true);
+  c.fatal_step(r.prim, 0, r.resource, msg, err, true);
 }
 
 void child_half(ChildContext& c) {

@@ -90,6 +90,10 @@ void change_root(ChildContext& c) {
   }
   if (method == RootMethod::Chroot) err = enter_chroot(c.rootfd, p.mounts);
   if (err != 0) c.fatal("root: cannot enter the container root", err);
+  if (p.root_propagation_after != 0) {
+    err = sys::err_of(call(SYS_mount, 0L, "/", 0L, p.root_propagation_after, 0L));
+    if (err != 0) c.fatal("linux.rootfsPropagation: cannot apply it to the new root", err);
+  }
   int ro_err = p.readonly_root ? make_root_readonly() : 0;
   c.record(Prim::Root, ro_err, static_cast<std::uint16_t>(method), pivot_err);
 }
@@ -100,9 +104,18 @@ void hook_stop(ChildContext& c) {
   if (c.wait_parent() != static_cast<char>(ParentMsg::Continue)) c.die_quietly();
 }
 
+// The process's cwd, made when missing (as runc does) while the tree is still writable.
+void make_cwd(ChildContext& c) {
+  const char* rel = c.plan.cwd_in_root;
+  if (rel == nullptr || *rel == '\0') return;
+  int fd = child::make_in_root(c.rootfd, rel, false, false);
+  if (fd >= 0) child::close_fd(fd);  // a failure shows when the init enters it
+}
+
 void child_half(ChildContext& c) {
   const ChildPlan& p = c.plan;
   if (p.join_only) return;
+  make_cwd(c);
   protect_paths(c);
   hook_stop(c);
   if (p.root_method != RootMethod::None) {

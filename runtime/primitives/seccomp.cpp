@@ -18,6 +18,7 @@
 
 #include "base/error.hpp"
 #include "base/fd.hpp"
+#include "base/sha256.hpp"
 #include "bundle/seccomp_groups.hpp"
 #include "runtime/child_context.hpp"
 #include "runtime/plan.hpp"
@@ -42,6 +43,7 @@ std::uint32_t to_action(const std::string& name, std::optional<std::uint32_t> er
   if (name == "SCMP_ACT_ERRNO") return SCMP_ACT_ERRNO(errno_ret.value_or(EPERM));
   if (name == "SCMP_ACT_TRACE") return SCMP_ACT_TRACE(errno_ret.value_or(EPERM));
   if (name == "SCMP_ACT_LOG") return SCMP_ACT_LOG;
+  if (name == "SCMP_ACT_NOTIFY") return SCMP_ACT_NOTIFY;
   return SCMP_ACT_ALLOW;
 }
 
@@ -67,8 +69,9 @@ unsigned to_flags(const std::vector<std::string>& flags) {
   for (const auto& f : flags) {
     if (f == "SECCOMP_FILTER_FLAG_LOG") out |= SECCOMP_FILTER_FLAG_LOG;
     if (f == "SECCOMP_FILTER_FLAG_SPEC_ALLOW") out |= SECCOMP_FILTER_FLAG_SPEC_ALLOW;
-    // TSYNC is meaningless for the single-threaded init; WAIT_KILLABLE_RECV only matters with
-    // a notify listener, which nyx refuses.
+    if (f == "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV")
+      out |= SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV;
+    // TSYNC is meaningless for the single-threaded init.
   }
   return out;
 }
@@ -111,6 +114,7 @@ std::vector<sock_filter> export_bpf(scmp_filter_ctx ctx) {
 nlohmann::json CompiledSeccomp::detail() const {
   nlohmann::json d = {{"rules", rules}, {"defaultAction", default_action}};
   if (!unknown.empty()) d["unknownSyscalls"] = unknown;
+  if (!notify.empty()) d["notify"] = {{"syscalls", notify}, {"listenerPath", listener_path}};
   return d;
 }
 
@@ -149,6 +153,7 @@ CompiledSeccomp compile_seccomp(const Seccomp& cfg, const SeccompOptions& opts) 
       // libseccomp rejects a rule that repeats the default action (full action, errno
       // included); such a rule changes nothing, but its names are still checked above.
       if (action == def) continue;
+      if (rule.action == "SCMP_ACT_NOTIFY") out.notify.push_back(name);
       if (int rc = add_rule(ctx.get(), action, nr, rule); rc != 0) {
         throw Error("linux.seccomp.syscalls[" + std::to_string(i) + "]",
                     "cannot add a rule for \"" + name + "\"", -rc);
@@ -168,6 +173,10 @@ CompiledSeccomp compile_seccomp(const Seccomp& cfg, const SeccompOptions& opts) 
     out.warnings.push_back("linux.seccomp: skipped syscalls unknown to libseccomp: " + list);
   }
   out.flags = to_flags(cfg.flags);
+  if (!out.notify.empty()) {
+    out.flags |= SECCOMP_FILTER_FLAG_NEW_LISTENER;
+    out.listener_path = cfg.listener_path;
+  }
   out.code = export_bpf(ctx.get());
   return out;
 }
@@ -213,14 +222,9 @@ void plan_half(PlanBuilder& b) {
   st.seccomp_prog.len = static_cast<unsigned short>(st.seccomp_code.size());
   st.seccomp_prog.filter = st.seccomp_code.data();
   b.plan.seccomp = &st.seccomp_prog;
+  b.out.planned.digests["seccomp"] =
+      Sha256().add(st.seccomp_code.data(), st.seccomp_code.size() * sizeof(sock_filter)).hex();
   b.plan.seccomp_flags = compiled.flags;
-}
-
-bool has_sys_admin() {
-  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
-  __user_cap_data_struct data[2] = {};
-  if (sys::call(SYS_capget, &hdr, data) < 0) return false;
-  return (data[CAP_SYS_ADMIN / 32].effective & (1U << (CAP_SYS_ADMIN % 32))) != 0;
 }
 
 // What the load will say, asked before the report so that the record is true when it goes:
@@ -233,14 +237,34 @@ int preflight(const ChildPlan& p) {
     if (rc >= 0) rc = -EFAULT;
   }
   if (rc != -EFAULT) return rc < 0 ? static_cast<int>(-rc) : EINVAL;
-  long nnp = sys::call(SYS_prctl, PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0);
-  if (nnp != 1 && !has_sys_admin()) return EACCES;
+  if (!child::may_confine_self()) return EACCES;
   return 0;
+}
+
+// A filter with SCMP_ACT_NOTIFY rules is loaded now, not after the start: its listener fd
+// must reach the agent before `create` returns, through the parent. The init's last calls
+// (the report, the wait for start, execve) then run under it (docs/seccomp.md).
+void load_with_listener(ChildContext& c) {
+  const ChildPlan& p = c.plan;
+  long fd = sys::call(SYS_seccomp, SECCOMP_SET_MODE_FILTER, p.seccomp_flags, p.seccomp);
+  if (fd < 0) {
+    c.record(Prim::Seccomp, static_cast<int>(-fd));
+    return;
+  }
+  if (!c.send_fd(ChildMsg::SeccompListener, static_cast<int>(fd))) {
+    c.fatal("linux.seccomp: cannot hand the listener to the runtime", EPIPE);
+  }
+  child::close_fd(static_cast<int>(fd));
+  c.record(Prim::Seccomp, 0);
 }
 
 void child_half(ChildContext& c) {
   if (c.plan.seccomp == nullptr) return;
   int err = preflight(c.plan);
+  if (err == 0 && (c.plan.seccomp_flags & SECCOMP_FILTER_FLAG_NEW_LISTENER) != 0) {
+    load_with_listener(c);
+    return;
+  }
   c.record(Prim::Seccomp, err);
   if (err == 0) c.ready(Prim::Seccomp);
 }
@@ -262,7 +286,9 @@ const PrimitiveOps seccomp_ops{
     .commit = commit,
     .finer_ablations = kFiner,
     .requested_when = "`linux.seccomp`",
-    .fields = "`rules` loaded, `defaultAction`, `unknownSyscalls` skipped, `ablatedFamilies`",
+    .fields =
+        "`rules` loaded, `defaultAction`, `unknownSyscalls` skipped, `ablatedFamilies`, "
+        "`notify`: `{\"syscalls\", \"listenerPath\"}` for SCMP_ACT_NOTIFY rules",
 };
 
 }  // namespace nyx

@@ -23,6 +23,8 @@ struct CompiledSeccomp {
   std::size_t rules = 0;             // rules loaded into the filter
   std::vector<std::string> unknown;  // syscall names libseccomp does not know
   std::vector<std::string> warnings;
+  std::vector<std::string> notify;  // syscalls handed to the agent (SCMP_ACT_NOTIFY)
+  std::string listener_path;
   nlohmann::json detail() const;  // for the record
   std::string default_action;
 };

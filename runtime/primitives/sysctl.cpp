@@ -21,10 +21,18 @@ namespace nyx {
 
 namespace {
 
+constexpr std::uint16_t kSysctlNoNamespace = 1;  // note: the key
+
 void plan_half(PlanBuilder& b) {
   const Config& cfg = b.cfg;
   if (cfg.linux.sysctl.empty() || b.in.join || !b.request(Prim::Sysctl)) return;
   for (const auto& [key, value] : cfg.linux.sysctl) {
+    // Its namespace refused at clone (best effort): written now, it would change the host's.
+    auto ns = sysctl_namespace(key);
+    if (ns && (b.in.refused_namespaces & (1u << static_cast<unsigned>(*ns))) != 0) {
+      b.event(Prim::Sysctl, b.in.refused_errno, kSysctlNoNamespace, key);
+      continue;
+    }
     std::string path = "/proc/sys/" + key;
     std::replace(path.begin(), path.end(), '.', '/');
     b.st.sysctls.push_back(SysctlStep{b.st.keep(path), b.st.keep(value), b.st.keep(key)});
@@ -66,8 +74,7 @@ void child_half(ChildContext& c) {
       child::Buf b(msg, sizeof msg);
       b.add("linux.sysctl: ").add(s.key).add(": cannot write \"").add(s.value).add("\": ");
       b.add(child::err_text(err));
-      if (err == EROFS) b.add(" (/proc/sys is read-only here)");
-      c.fatal(msg, err, true);
+      c.fatal_step(Prim::Sysctl, 0, 0, msg, err, true);
     }
     c.record(Prim::Sysctl, 0);
   }

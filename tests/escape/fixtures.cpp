@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -381,6 +382,37 @@ Observation fx_seccomp_setuid(Env& env, const Cell& c) {
   return blocked("setuid(0): " + errno_of(s), r.state);
 }
 
+// ---- landlock --------------------------------------------------------------------------
+
+// A host directory bind-mounted into the rootfs by mistake (on the host, not in the config):
+// the rootfs is bound recursively, so it comes along, and the read-only remount of the root
+// does not reach it. It is world-writable, so the mapped root passes the permission check too:
+// only Landlock, which allows writes only where the config mounts something writable, stops a
+// file from landing on the host.
+Observation fx_landlock(Env& env, const Cell& c) {
+  std::string scratch = env.work + "/host-scratch";
+  std::string rootfs = env.rootfs_copy("rootfs-scratch");
+  std::string target = rootfs + "/mnt/scratch";
+  ::mkdir(scratch.c_str(), 0777);
+  ::chmod(scratch.c_str(), 0777);
+  ::mkdir((rootfs + "/mnt").c_str(), 0755);
+  ::mkdir(target.c_str(), 0755);
+  std::string planted = scratch + "/" + env.new_id("planted");
+  if (::mount(scratch.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) != 0)
+    return error("cannot bind the host directory into the rootfs");
+  json cfg = env.strict();
+  cfg["root"]["path"] = rootfs;
+  std::string name = planted.substr(scratch.size());
+  Ran r = go(env, c, cfg, {kProbe, "write", "/mnt/scratch" + name, "pwned"});
+  ::umount2(target.c_str(), MNT_DETACH);
+  bool landed = test::path_exists(planted);
+  ::unlink(planted.c_str());
+  json s = probe_step(r, "write");
+  if (s.is_null()) return no_output(r);
+  if (landed) return escaped("wrote into the host directory under the rootfs", r.state);
+  return blocked("write: " + errno_of(s), r.state);
+}
+
 // ---- cgroups ---------------------------------------------------------------------------
 
 Observation fx_cgroups(Env& env, const Cell& c) {
@@ -415,6 +447,7 @@ const Fixture kFixtures[] = {
     {"masked-secret", "mounts", "mounts", "strict +masked path", fx_mounts},
     {"host-secret", "root", "chroot", "strict", fx_root},
     {"privileged-ops", "capabilities", "caps", "strict +mount,uts,net,module", fx_caps},
+    {"host-dir-under-rootfs", "landlock", "landlock", "strict +host bind in rootfs", fx_landlock},
     {"kernel-surface", "seccomp", "seccomp", "strict", fx_seccomp},
     {"socket", "seccomp", "seccomp-socket", "strict", fx_seccomp_socket},
     {"setuid", "seccomp", "seccomp-setuid", "strict", fx_seccomp_setuid},
@@ -440,7 +473,10 @@ void add_chroot_escape(std::vector<Cell>& out) {
   Cell no_pivot = cell(f, "caps,seccomp", Verdict::Blocked);
   no_pivot.flags = {"--no-pivot"};
   out.push_back(no_pivot);
-  out.push_back(cell(f, "caps,seccomp,mntns", Verdict::Escaped));
+  // Without a mount namespace the root change is a plain chroot; Landlock, which allows
+  // reading under the container's root only, is a barrier of its own there.
+  out.push_back(cell(f, "caps,seccomp,mntns", Verdict::Blocked));
+  out.push_back(cell(f, "caps,seccomp,mntns,landlock", Verdict::Escaped));
   // Ablating the config mounts must not weaken the root change.
   out.push_back(cell(f, "caps,seccomp,mounts", Verdict::Blocked));
 }

@@ -209,6 +209,10 @@ int run_matrix(const Options& o) {
     std::cout << "host hostname changed to " << hostname() << "\n";
     ++bad;
   }
+  if (std::string schema = test::validate_remembered_states(); !schema.empty()) {
+    std::cout << schema << "\n";
+    ++bad;
+  }
   std::cout << "\n"
             << rows.size() << " cells, " << bad << " unexpected, " << static_cast<int>(total)
             << " s\n";

@@ -96,11 +96,13 @@ TEST(BadInput, SeccompAndCapabilityNames) {
             {"syscalls", {{{"names", {"read"}}, {"action", "SCMP_ACT_ALLOW"}, {"errnoRet", 1}}}}};
       },
       {"linux.seccomp.syscalls[0].errnoRet"});
-  expect_config_rejected(sb, "notify",
-                         [](json& c) {
-                           c["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_NOTIFY"}};
-                         },
-                         {"linux.seccomp", "SCMP_ACT_NOTIFY", "not supported"});
+  // SCMP_ACT_NOTIFY is supported for rules (seccomp_test.cpp), never as the default action.
+  expect_config_rejected(
+      sb, "notify",
+      [](json& c) {
+        c["linux"]["seccomp"] = {{"defaultAction", "SCMP_ACT_NOTIFY"}};
+      },
+      {"linux.seccomp.defaultAction", "SCMP_ACT_NOTIFY cannot be the default action"});
   for (const char* set : {"bounding", "effective", "permitted", "inheritable", "ambient"}) {
     expect_config_rejected(sb, std::string("unknown capability in ") + set,
                            [&](json& c) {

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -100,7 +101,55 @@ Result run(const std::vector<std::string>& argv, const std::string& input, int t
   int status = 0;
   waitpid(pid, &status, 0);
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  remember_states_of(argv, r);
   return r;
+}
+
+namespace {
+
+std::mutex g_states_mu;
+std::vector<json> g_states;
+
+}  // namespace
+
+void remember_state(const json& state) {
+  if (!state.is_object() || !state.contains("ociVersion")) return;
+  std::lock_guard<std::mutex> lock(g_states_mu);
+  g_states.push_back(state);
+}
+
+void remember_states_of(const std::vector<std::string>& argv, const Result& r) {
+  auto at = std::find(argv.begin(), argv.end(), nyx_bin());
+  if (at == argv.end()) return;
+  std::vector<std::string> args(at + 1, argv.end());
+  auto has = [&](const char* w) { return std::find(args.begin(), args.end(), w) != args.end(); };
+  if (has("state") && !has("table") && r.status == 0) {
+    remember_state(json::parse(r.out, nullptr, false));
+  }
+  auto report = std::find(args.begin(), args.end(), "--report");
+  if (report != args.end() && report + 1 != args.end() && *(report + 1) != "-") {
+    std::ifstream in(*(report + 1));
+    if (in) remember_state(json::parse(in, nullptr, false));
+  }
+}
+
+std::string validate_remembered_states() {
+  std::vector<json> states;
+  {
+    std::lock_guard<std::mutex> lock(g_states_mu);
+    states.swap(g_states);
+  }
+  if (states.empty()) return "";
+  char tmpl[] = "/tmp/nyx-states.XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) return "mkdtemp failed";
+  std::string dir = tmpl;
+  for (std::size_t i = 0; i < states.size(); ++i)
+    std::ofstream(dir + "/" + std::to_string(i) + ".json") << states[i].dump(2);
+  std::string src = NYX_SOURCE_DIR;
+  Result v =
+      run({"python3", src + "/scripts/validate-states.py", src + "/docs/state.schema.json", dir});
+  run({"rm", "-rf", dir});
+  return v.status == 0 ? "" : "states against docs/state.schema.json:\n" + v.out + v.err;
 }
 
 void make_rootfs(const std::string& dir) {
@@ -158,7 +207,11 @@ Result Sandbox::nyx(const std::vector<std::string>& args, const std::string& inp
 }
 
 Result Sandbox::nyx_denied(const std::string& deny, const std::vector<std::string>& args) const {
-  std::vector<std::string> argv = {NYX_DENY, deny, "--"};
+  std::vector<std::string> argv = {NYX_ERRNO_WRAP};
+  std::stringstream rules(deny);
+  for (std::string rule; std::getline(rules, rule, ',');)
+    argv.push_back(rule);
+  argv.push_back("--");
   for (auto& a : nyx_argv(args))
     argv.push_back(std::move(a));
   return run(argv);

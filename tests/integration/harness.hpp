@@ -47,7 +47,7 @@ class Sandbox {
 
   // The runtime's command line for `args`, with this sandbox's --root.
   std::vector<std::string> nyx_argv(const std::vector<std::string>& args) const;
-  // nyx-runtime under a host that forbids system calls: `deny` is "seccomp=1,..." (nyx-deny).
+  // nyx-runtime under a host that forbids system calls: `deny` is "seccomp=EPERM,..." (nyx-errno-wrap rules).
   Result nyx_denied(const std::string& deny, const std::vector<std::string>& args) const;
   Result nyx(const std::vector<std::string>& args, const std::string& input = "",
              int timeout_s = 60) const;
@@ -64,6 +64,15 @@ json runc_like_config(const std::vector<std::string>& args);
 // The strict profile as `nyx-runtime spec` writes it, running `args`.
 json strict_config(const std::vector<std::string>& args,
                    const std::vector<std::string>& spec_flags = {});
+
+// Every state (`state ID` in JSON) and --report file the tests saw through run(), kept to be
+// validated against docs/state.schema.json when the test binary ends (state_schema.cpp); the
+// escape matrix asks at its end.
+void remember_state(const json& state);
+void remember_states_of(const std::vector<std::string>& argv, const Result& r);
+// Runs scripts/validate-states.py over the remembered states (and forgets them): "" when every
+// one is valid, else what is wrong.
+std::string validate_remembered_states();
 
 std::vector<json> json_lines(const std::string& text);
 // The first line whose "step" is `step`; a null json when there is none.

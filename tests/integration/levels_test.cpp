@@ -13,7 +13,7 @@ namespace nyx::test {
 namespace {
 
 // A config whose only requested hardening is a seccomp filter (allow all but acct). Run under a
-// host that forbids seccomp(2) (nyx-deny, as a container engine's default profile can), the
+// host that forbids seccomp(2) (nyx-errno-wrap, as a container engine's default profile can), the
 // filter cannot be loaded: a protection the host refuses, which best-effort records and runs on.
 json seccomp_only_config(const std::vector<std::string>& args) {
   json rule = {{"names", {"acct"}}, {"action", "SCMP_ACT_ERRNO"}};
@@ -25,7 +25,7 @@ json seccomp_only_config(const std::vector<std::string>& args) {
   return cfg;
 }
 
-constexpr const char* kNoSeccomp = "seccomp=1";  // EPERM
+constexpr const char* kNoSeccomp = "seccomp=EPERM";
 
 // runc spec's capabilities: ambient capabilities with an empty inheritable set, which the
 // kernel never raises.

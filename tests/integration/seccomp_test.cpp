@@ -413,6 +413,108 @@ TEST(Seccomp, TightAllowlistExecJoinsAndRuns) {
   }
 }
 
+// A seccomp agent started for one test, killed (by pid) at the end.
+class Agent {
+ public:
+  Agent(const std::string& socket, const std::string& state) {
+    int out[2];
+    EXPECT_EQ(::pipe(out), 0);
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      ::dup2(out[1], 1);
+      ::execl(NYX_SECCOMP_AGENT, NYX_SECCOMP_AGENT, socket.c_str(), state.c_str(), nullptr);
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    char ready[8] = {};
+    EXPECT_GT(::read(out[0], ready, sizeof ready - 1), 0);
+    ::close(out[0]);
+  }
+  ~Agent() {
+    ::kill(pid_, SIGKILL);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  Agent(const Agent&) = delete;
+  Agent& operator=(const Agent&) = delete;
+
+ private:
+  pid_t pid_ = -1;
+};
+
+json notify_config(const std::string& sh, const std::string& socket, bool nnp) {
+  json cfg = runc_like_config({"/bin/sh", "-c", sh});
+  cfg["process"]["noNewPrivileges"] = nnp;
+  cfg["linux"]["seccomp"] = {
+      {"defaultAction", "SCMP_ACT_ALLOW"},
+      {"listenerPath", socket},
+      {"listenerMetadata", "bar"},
+      {"architectures", {"SCMP_ARCH_X86_64"}},
+      {"syscalls", {{{"names", {"mkdir", "mkdirat"}}, {"action", "SCMP_ACT_NOTIFY"}}}}};
+  return cfg;
+}
+
+// SCMP_ACT_NOTIFY: the listener reaches the agent at listenerPath with the container's state
+// and the metadata; the agent's answer is what the harness sees. For run and exec, with and
+// without noNewPrivileges.
+TEST(Seccomp, NotifyHandsTheListenerToTheAgent) {
+  Sandbox sb;
+  for (bool nnp : {true, false}) {
+    SCOPED_TRACE("noNewPrivileges " + std::to_string(nnp));
+    std::string socket = sb.dir + "/agent.sock", state = sb.dir + "/agent-state.json";
+    Agent agent(socket, state);
+    sb.write_config(notify_config("mkdir /tmp/x; echo rc=$?", socket, nnp));
+    std::string report = sb.dir + "/report.json";
+    Result r = sb.nyx({"run", "--report", report, "--bundle", sb.bundle, sb.id("notify")});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.err.find("No medium found"), std::string::npos) << r.err;
+    EXPECT_EQ(r.out, "rc=1\n");
+    json sent = json::parse(run({"cat", state}).out);
+    EXPECT_EQ(sent["fds"], json({"seccompFd"}));
+    EXPECT_EQ(sent["metadata"], "bar");
+    EXPECT_GT(sent["pid"].get<int>(), 0);
+    EXPECT_EQ(sent["state"]["status"], "creating");
+    json sc = json::parse(run({"cat", report}).out)["hardening"]["primitives"]["seccomp"];
+    EXPECT_EQ(sc["status"], "applied");
+    EXPECT_EQ(sc["notify"]["syscalls"], json({"mkdir", "mkdirat"}));
+  }
+  // exec: the exec'd process's own listener goes to the agent.
+  std::string socket = sb.dir + "/agent2.sock";
+  sb.write_config(notify_config("sleep 30", socket, true));
+  std::string id = sb.id("notifyx");
+  {
+    Agent agent(socket, sb.dir + "/init.json");
+    ASSERT_EQ(sb.nyx({"run", "-d", "--bundle", sb.bundle, id}).status, 0);
+  }
+  Agent agent(socket, sb.dir + "/exec.json");
+  Result r = sb.nyx({"exec", id, "/bin/sh", "-c", "mkdir /tmp/y; echo rc=$?"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("No medium found"), std::string::npos) << r.err;
+  sb.nyx({"delete", "--force", id});
+}
+
+TEST(Seccomp, NotifyRefusals) {
+  Sandbox sb;
+  // No agent listening: a clear error and nothing left.
+  sb.write_config(notify_config("true", sb.dir + "/nobody.sock", true));
+  Result r = sb.nyx({"run", "--bundle", sb.bundle, sb.id("noagent")});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("failed to connect with seccomp agent"), std::string::npos) << r.err;
+  EXPECT_EQ(run({"ls", "-A", sb.root}).out, "");
+  // No listener path, or write notified: refused before anything is made.
+  json cfg = notify_config("true", "", true);
+  sb.write_config(cfg);
+  r = sb.nyx({"run", "--bundle", sb.bundle, sb.id("nopath")});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("linux.seccomp.listenerPath"), std::string::npos) << r.err;
+  cfg = notify_config("true", sb.dir + "/x.sock", true);
+  cfg["linux"]["seccomp"]["syscalls"][0]["names"] = {"write"};
+  sb.write_config(cfg);
+  r = sb.nyx({"run", "--bundle", sb.bundle, sb.id("write")});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("SCMP_ACT_NOTIFY cannot be used for the write syscall"), std::string::npos)
+      << r.err;
+}
+
 TEST(Seccomp, EnforceMakesUnknownNamesAnError) {
   Sandbox sb;
   json cfg = with_rules({rule({"getppid", "nyx_no_such_call"}, "SCMP_ACT_ERRNO")});

@@ -50,6 +50,9 @@ struct StrictPlan {
   const char* envp[1] = {nullptr};
   sock_filter code[1] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
   sock_fprog prog{1, code};
+  LandlockPathStep landlock_rules[3] = {
+      {".", 0xd, true}, {"run", 0xf7bf, false}, {"srv", 0x4, false}};
+  LandlockPortStep landlock_ports[1] = {{8080, 1}};
 
   StrictPlan() {
     mounts[0].source = "proc";
@@ -82,6 +85,12 @@ struct StrictPlan {
     p.argv = argv;
     p.envp = envp;
     p.seccomp = &prog;
+    p.requested |= 1U << static_cast<unsigned>(Prim::Landlock);
+    p.landlock.abi = 7;
+    p.landlock.handled_fs = 0xffff;
+    p.landlock.handled_net = 3;
+    p.landlock.rules = landlock_rules;
+    p.landlock.ports = landlock_ports;
   }
 };
 
@@ -90,7 +99,7 @@ Outcome planned_all() {
   Outcome o;
   for (Prim p : {Prim::NoNewPrivs, Prim::RlimitCpu, Prim::RlimitNofile, Prim::RlimitAs,
                  Prim::Session, Prim::Namespaces, Prim::Mounts, Prim::Sysctl, Prim::Root,
-                 Prim::Capabilities, Prim::Seccomp}) {
+                 Prim::Capabilities, Prim::Landlock, Prim::Seccomp}) {
     o[p].requested = true;
   }
   o[Prim::Namespaces].detail["types"] = {"ipc", "uts"};
@@ -195,6 +204,10 @@ const FailureCase kFailures[] = {
      [](const FakeCall& c) { return prctl_is(c, PR_CAPBSET_DROP); }},
     {"ambient_clear_EPERM", Prim::Capabilities, SYS_prctl, EPERM,
      [](const FakeCall& c) { return prctl_is(c, PR_CAP_AMBIENT); }},
+    {"landlock_create_EINVAL", Prim::Landlock, SYS_landlock_create_ruleset, EINVAL, nullptr},
+    {"landlock_rule_EINVAL", Prim::Landlock, SYS_landlock_add_rule, EINVAL, nullptr},
+    {"landlock_path_EACCES", Prim::Landlock, SYS_openat2, EACCES,
+     [](const FakeCall& c) { return string_arg(c, 1, "srv"); }},
     {"seccomp_EINVAL", Prim::Seccomp, SYS_seccomp, EINVAL, nullptr},
     {"seccomp_EACCES", Prim::Seccomp, SYS_seccomp, EACCES, nullptr},
 };
@@ -264,6 +277,43 @@ TEST(ChildSteps, SeccompWithoutNoNewPrivsNeedsSysAdmin) {
   Outcome o = run_steps(sp.plan);
   EXPECT_EQ(o[Prim::Seccomp].status, PrimStatus::Failed);
   EXPECT_EQ(o[Prim::Seccomp].err, EACCES);
+}
+
+// Best effort: a rule whose path is missing in the container is passed over and counted; the
+// executable gets a rule of its own, so the runtime's execve still works under the ruleset.
+TEST(ChildSteps, LandlockSkipsMissingPathsAndAddsTheExecutable) {
+  StrictPlan sp;
+  FakeKernel k;
+  k.fail_if(SYS_openat2, ENOENT, [](const FakeCall& c) { return string_arg(c, 1, "srv"); });
+  Outcome o = run_steps(sp.plan);
+  EXPECT_EQ(o[Prim::Landlock].status, PrimStatus::Applied);
+  EXPECT_EQ(o[Prim::Landlock].detail["rulesSkipped"], 1);
+  // "." and "run", the port, the executable.
+  EXPECT_EQ(o[Prim::Landlock].detail["rules"], 4);
+  EXPECT_EQ(k.count(SYS_landlock_add_rule), 4u);
+  EXPECT_EQ(k.count(SYS_landlock_restrict_self), 0u);  // only after the start
+}
+
+TEST(ChildSteps, LandlockWithDisableBestEffortFailsOnAMissingPath) {
+  StrictPlan sp;
+  sp.plan.landlock.strict = true;
+  FakeKernel k;
+  k.fail_if(SYS_openat2, ENOENT, [](const FakeCall& c) { return string_arg(c, 1, "srv"); });
+  Outcome o = run_steps(sp.plan);
+  EXPECT_EQ(o[Prim::Landlock].status, PrimStatus::Failed);
+  EXPECT_EQ(o[Prim::Landlock].err, ENOENT);
+  EXPECT_EQ(o[Prim::Landlock].detail["failedRule"], 2);
+}
+
+TEST(ChildSteps, LandlockWithoutNoNewPrivsNeedsSysAdmin) {
+  StrictPlan sp;
+  sp.plan.no_new_privs = false;
+  FakeKernel k;
+  k.caps(0);  // no CAP_SYS_ADMIN
+  k.fail_if(SYS_prctl, 0, [](const FakeCall& c) { return prctl_is(c, PR_GET_NO_NEW_PRIVS); });
+  Outcome o = run_steps(sp.plan);
+  EXPECT_EQ(o[Prim::Landlock].status, PrimStatus::Failed);
+  EXPECT_EQ(o[Prim::Landlock].err, EPERM);
 }
 
 // setsid's only failure is EPERM, "already a session leader": the session is new either way.
@@ -508,6 +558,29 @@ TEST(ChildSequence, ReportsEveryStepThenExecsWithOnlyExecveAfterTheFilter) {
   Outcome o = merge_outcome(planned_all(), {}, {s.report.entries, s.report.count});
   EXPECT_EQ(compute_level(o), Level::Full);
   EXPECT_EQ(after_filter(s), std::vector<long>({SYS_execve}));
+}
+
+// Landlock restricts the init after the report and the start, before the seccomp filter.
+TEST(ChildSequence, LandlockRestrictsAfterTheReportAndBeforeTheFilter) {
+  StrictPlan sp;
+  Sequence s = run_whole(sp.plan);
+  EXPECT_EQ(s.exit_code, 42);
+  auto index = [&](long nr, bool with_arg) {
+    for (std::size_t i = 0; i < s.calls.size(); ++i) {
+      if (s.calls[i].first == nr && (!with_arg || s.calls[i].second != 0)) return long(i);
+    }
+    return -1L;
+  };
+  long report = -1;  // the report: a write of the whole ChildReport
+  for (std::size_t i = 0; i < s.calls.size() && report < 0; ++i) {
+    if (s.calls[i].first == SYS_write && s.calls[i].second == long(sizeof(ChildReport)))
+      report = long(i);
+  }
+  long restrict_self = index(SYS_landlock_restrict_self, false);
+  long load = index(SYS_seccomp, true);
+  ASSERT_GE(report, 0);
+  EXPECT_GT(restrict_self, report);
+  EXPECT_LT(restrict_self, load);
 }
 
 TEST(ChildSequence, WithoutNoNewPrivsOnlyCapsetFollowsTheFilter) {

@@ -87,7 +87,7 @@ long FakeKernel::success(const FakeCall& call) {
   long nr = call.nr;
   auto* p1 = reinterpret_cast<void*>(call.args[1]);
   auto* p2 = reinterpret_cast<void*>(call.args[2]);
-  if (is_open_call(nr)) return next_fd_++;
+  if (is_open_call(nr) || nr == SYS_landlock_create_ruleset) return next_fd_++;
   if (nr == SYS_write) return call.args[2];
   if (nr == SYS_getcwd) {
     std::strcpy(reinterpret_cast<char*>(call.args[0]), "/");

@@ -87,6 +87,19 @@ json dump(const BuiltPlan& bp) {
   json argv = json::array();
   for (const char* const* a = p.argv; *a != nullptr; ++a)
     argv.push_back(*a);
+  const LandlockPlan& ll = p.landlock;
+  json ll_rules = json::array();
+  for (const LandlockPathStep& r : ll.rules)
+    ll_rules.push_back({r.path, r.access, r.harness_root});
+  json ll_ports = json::array();
+  for (const LandlockPortStep& r : ll.ports)
+    ll_ports.push_back({r.port, r.access});
+  json landlock = {{"abi", ll.abi},       {"fs", ll.handled_fs}, {"net", ll.handled_net},
+                   {"scoped", ll.scoped}, {"rules", ll_rules},   {"ports", ll_ports},
+                   {"strict", ll.strict}};
+  json record = hardening_json(bp.planned, false, {});
+  // libseccomp's output may differ between versions; the Landlock ruleset's may not.
+  if (record.contains("digests")) record["digests"].erase("seccomp");
   return {
       {"cloneFlags", bp.ns.clone_flags},
       {"waitForGo", p.wait_for_go},
@@ -109,9 +122,10 @@ json dump(const BuiltPlan& bp) {
       {"readonlyRoot", p.readonly_root},
       {"caps", caps},
       {"user", {p.uid, p.gid, p.umask, p.cwd}},
+      {"landlock", landlock},
       {"seccomp", {p.seccomp != nullptr, p.seccomp_flags}},
       {"argv", argv},
-      {"record", hardening_json(bp.planned, false, {})},
+      {"record", record},
   };
 }
 
@@ -131,6 +145,7 @@ TEST_P(PlanSnapshot, MatchesTheRecordedPlan) {
   in.bundle = t.dir;
   in.rootfs = t.rootfs;
   in.rootless = false;
+  in.landlock_abi = 7;  // the snapshots are of a kernel with Landlock ABI 7 (Linux 6.15+)
   BuiltPlan bp = build_plan(in);
   std::string got = replace_all(dump(bp).dump(2), t.dir, "$BUNDLE") + "\n";
 
