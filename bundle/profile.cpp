@@ -95,6 +95,37 @@ const char* native_seccomp_arch() {
 #endif
 }
 
+// Comparisons of argument `index`, one of which holds (the config's OR of comparisons on one
+// argument) exactly when the argument's low 32 bits are none of `values`. seccomp has no
+// masked "not equal", so the complement is spelled with masked equalities: one per bit in which
+// all the values agree (the argument has the other bit), and the full low word for every
+// combination of the bits in which they differ that is not one of them.
+ojson allow_low32_except(unsigned index, const std::vector<std::uint32_t>& values) {
+  std::uint32_t differ = 0;
+  for (std::uint32_t v : values)
+    differ |= v ^ values.front();
+  std::uint32_t common = ~differ;
+  auto masked_eq = [index](std::uint64_t mask, std::uint64_t value) {
+    return ojson{
+        {"index", index}, {"value", mask}, {"valueTwo", value}, {"op", "SCMP_CMP_MASKED_EQ"}};
+  };
+  ojson args = ojson::array();
+  for (unsigned bit = 0; bit < 32; ++bit) {
+    std::uint32_t b = std::uint32_t{1} << bit;
+    if ((common & b) != 0) args.push_back(masked_eq(b, ~values.front() & b));
+  }
+  // Every value of the differing bits, as a sub-mask of `differ` (at most a few bits here).
+  std::uint32_t sub = 0;
+  do {
+    std::uint32_t v = (values.front() & common) | sub;
+    if (std::find(values.begin(), values.end(), v) == values.end()) {
+      args.push_back(masked_eq(0xFFFFFFFFu, v));
+    }
+    sub = (sub - differ) & differ;
+  } while (sub != 0);
+  return args;
+}
+
 ojson seccomp(const SpecOptions& o) {
   std::vector<std::string> groups = {"base"};
   for (const auto& g : o.allow) {
@@ -129,6 +160,16 @@ ojson seccomp(const SpecOptions& o) {
                         {"valueTwo", 0},
                         {"op", "SCMP_CMP_MASKED_EQ"}}}}});
   }
+  // ioctl with every request but the denied ones. A rule without arguments would win over any
+  // rule with them (libseccomp keeps the unconditional one), so the allow itself carries the
+  // condition.
+  std::erase(allowed, "ioctl");
+  std::vector<std::uint32_t> denied;
+  for (const DeniedRequest& r : denied_ioctls())
+    denied.push_back(r.value);
+  rules.push_back({{"names", {"ioctl"}},
+                   {"action", "SCMP_ACT_ALLOW"},
+                   {"args", allow_low32_except(1, denied)}});
   rules.push_back({{"names", allowed}, {"action", "SCMP_ACT_ALLOW"}});
   if (!enosys.empty()) {
     // libc probes these and falls back only on ENOSYS (clone3 -> clone).

@@ -399,6 +399,17 @@ static constexpr string_view kEnosysFallback[] = {
     "pwritev2",    // pwritev2() with flags 0 -> pwritev
 };
 
+static constexpr DeniedRequest kDeniedIoctls[] = {
+    {"TIOCSTI", 0x5412, "pushes bytes into a terminal's input queue (bubblewrap CVE-2017-5226)"},
+    {"TIOCLINUX", 0x541C,
+     "virtual-console copy and paste, another way to fill an input queue (flatpak "
+     "CVE-2023-28100)"},
+};
+
+std::span<const DeniedRequest> denied_ioctls() {
+  return kDeniedIoctls;
+}
+
 std::span<const SyscallGroup> syscall_groups() {
   return kGroups;
 }

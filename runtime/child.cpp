@@ -89,15 +89,23 @@ void run_stage(ChildContext& c, Stage stage) {
 
 // ---- stdio ----------------------------------------------------------------------------------
 
-void bind_console(int master) {
-  unsigned n = 0;
-  if (sys::call(SYS_ioctl, master, TIOCGPTN, &n) != 0) return;
-  char path[32];
-  Buf(path, sizeof path).add("/dev/pts/").add(static_cast<long>(n));
-  long fd = sys::call(SYS_openat, AT_FDCWD, "/dev/console",
-                      O_CREAT | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd >= 0) child::close_fd(static_cast<int>(fd));
-  sys::call(SYS_mount, path, "/dev/console", 0L, MS_BIND, 0L);
+// The pty itself on /dev/console: the slave fd the kernel gave (TIOCGPTPEER), never a
+// "/dev/pts/N" path, which the image can make a symlink to a procfs file (CVE-2025-52565); the
+// mount point is made inside the root with no symlink on the way. Without open_tree (kernels
+// before 5.2), bound through /proc/self/fd.
+void bind_console(int slave) {
+  long root = sys::call(SYS_openat, AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (root < 0) return;
+  int fd = child::make_in_root(static_cast<int>(root), "dev/console", true, true);
+  child::close_fd(static_cast<int>(root));
+  if (fd < 0) return;
+  if (child::attach_tree(slave, fd, false, 0, 0) == ENOSYS) {
+    char source[32], target[32];
+    child::fd_path(source, slave);
+    child::fd_path(target, fd);
+    sys::call(SYS_mount, source, target, 0L, MS_BIND, 0L);
+  }
+  child::close_fd(fd);
 }
 
 // The pty comes from the container's own devpts (its /dev/ptmx), so that ttyname() and
@@ -117,14 +125,17 @@ void open_terminal(ChildContext& c) {
   }
   // The pty is the process user's, as runc gives it (its group stays devpts' tty group).
   sys::call(SYS_fchown, slave, c.plan.uid, -1);
-  if (t.console_mount) bind_console(static_cast<int>(master));
+  if (t.console_mount) bind_console(static_cast<int>(slave));
   if (!c.send_fd(ChildMsg::Console, static_cast<int>(master))) {
     c.fatal("process.terminal: cannot send the pty", EPIPE);
   }
   child::close_fd(static_cast<int>(master));
-  sys::call(SYS_setsid);
-  if (long rc = sys::call(SYS_ioctl, slave, TIOCSCTTY, 0); rc < 0)
-    c.fatal("process.terminal: cannot make the pty the controlling terminal", -rc);
+  // exec into a pid namespace: the forked process takes the terminal (fork_into_container).
+  if (!c.plan.fork_at_start) {
+    sys::call(SYS_setsid);
+    if (long rc = sys::call(SYS_ioctl, slave, TIOCSCTTY, 0); rc < 0)
+      c.fatal("process.terminal: cannot make the pty the controlling terminal", -rc);
+  }
   for (int fd = 0; fd < 3; ++fd) {
     if (long rc = sys::call(SYS_dup3, slave, fd, 0); rc < 0) c.fatal("process.terminal: dup3", -rc);
   }
@@ -234,6 +245,71 @@ void find_executable(ChildContext& c) {
   not_found(c, arg0, first_err, true);
 }
 
+// ---- the runtime binary is never the harness ------------------------------------------------
+
+bool is_runtime(const ChildPlan& p, int fd) {
+  struct stat st {};
+  return p.runtime_ino != 0 && sys::call(SYS_fstat, fd, &st) == 0 && st.st_dev == p.runtime_dev &&
+         st.st_ino == p.runtime_ino;
+}
+
+// The interpreter named by a "#!" line at the start of `fd` (the kernel's binfmt_script rules:
+// blanks after "#!", the path ends at a blank or the end of the line), or false.
+bool interpreter_of(int fd, char (&out)[256]) {
+  char buf[256];
+  long n = sys::call(SYS_pread64, fd, buf, sizeof buf - 1, 0L);
+  if (n < 2 || buf[0] != '#' || buf[1] != '!') return false;
+  buf[n] = '\0';
+  const char* p = buf + 2;
+  while (*p == ' ' || *p == '\t')
+    ++p;
+  std::size_t len = 0;
+  while (p[len] != '\0' && p[len] != ' ' && p[len] != '\t' && p[len] != '\n')
+    ++len;
+  if (len == 0) return false;
+  std::memcpy(out, p, len);
+  out[len] = '\0';
+  return true;
+}
+
+// CVE-2019-5736: an entrypoint that is the runtime's own binary (/proc/self/exe, which in this
+// clone is the runtime, or any path to the same file) or a script whose interpreter chain leads
+// to it (#!/proc/self/exe) would start the host's nyx-runtime inside the container, where a
+// process could take hold of its /proc/PID/exe and write it once the runtime has exited. The
+// executable and each interpreter are opened as execve will find them and compared with the
+// runtime binary by device and inode; a script this user cannot read is not looked into.
+void refuse_runtime_binary(ChildContext& c) {
+  char path[256];
+  char by_fd[32];
+  const char* name = c.exe;
+  if (c.exe_fd >= 0) {
+    child::fd_path(by_fd, c.exe_fd);  // root ablated: the host's /proc
+    name = by_fd;
+  }
+  for (int depth = 0; depth < 5; ++depth) {
+    long fd = sys::call(SYS_openat, AT_FDCWD, name, O_RDONLY | O_CLOEXEC);
+    // exec into a pid namespace: this process has no pid in the container's /proc, so
+    // /proc/self there names nothing; for the exec'd process it will name itself, the runtime.
+    bool own_proc = c.plan.fork_at_start && fd == -ENOENT && std::strncmp(name, "/proc/", 6) == 0;
+    if (fd < 0 && fd != -EACCES && !own_proc) return;  // execve will say what is wrong
+    if (fd == -EACCES) fd = sys::call(SYS_openat, AT_FDCWD, name, O_PATH | O_CLOEXEC);
+    if (fd < 0 && !own_proc) return;
+    bool runtime = own_proc || is_runtime(c.plan, static_cast<int>(fd));
+    bool script = !runtime && interpreter_of(static_cast<int>(fd), path);
+    if (fd >= 0) child::close_fd(static_cast<int>(fd));
+    if (runtime) {
+      char msg[PATH_MAX + 128];
+      Buf b(msg, sizeof msg);
+      b.add("exec: \"").add(c.plan.argv[0]).add("\"");
+      if (depth > 0) b.add(" (through its interpreter \"").add(name).add("\")");
+      b.add(" is the runtime's own binary, which never runs inside a container");
+      c.fatal(msg, EPERM, true);
+    }
+    if (!script) return;
+    name = path;
+  }
+}
+
 void prepare_exec(ChildContext& c) {
   // A change of uid clears the parent-death signal (commit_creds): arm it again and re-check
   // that the runtime is still there, so a killed `run` never leaves its harness behind.
@@ -242,6 +318,7 @@ void prepare_exec(ChildContext& c) {
   sys::call(SYS_umask, c.plan.umask);
   if (!c.plan.join_only || c.plan.cwd != nullptr) enter_cwd(c);
   if (c.exe_fd < 0) find_executable(c);
+  refuse_runtime_binary(c);
 }
 
 // ---- the start ------------------------------------------------------------------------------
@@ -255,6 +332,7 @@ void wait_for_start(ChildContext& c) {
     char m = c.wait_parent();
     if (m == static_cast<char>(ParentMsg::Start)) return;
     if (m == static_cast<char>(ParentMsg::Keep)) {
+      c.detached = true;
       sys::call(SYS_prctl, PR_SET_PDEATHSIG, 0, 0, 0, 0);
       // Acknowledge: the parent must not exit (which would fire the death signal) before this.
       child::write_all(p.sock, &m, 1);
@@ -281,15 +359,22 @@ void wait_for_start(ChildContext& c) {
   c.fatal(msg, err, true);
 }
 
-// The Confine loads, the deferred capability drop, and execve: nothing else of the runtime's
-// runs under the user's filters.
-[[noreturn]] void commit_and_exec(ChildContext& c) {
+// The Confine loads and the deferred capability drop, once.
+void commit(ChildContext& c) {
+  if (c.committed) return;
+  c.committed = true;
   for (const PrimitiveInfo& info : kPrimitives) {
     if (info.stage != Stage::Confine || info.ops->commit == nullptr || !c.is_ready(info.id))
       continue;
     if (int err = info.ops->commit(c); err != 0) late_failure(c, info.id, err);
   }
   if (int err = drop_deferred_capabilities(c); err != 0) late_failure(c, Prim::Capabilities, err);
+}
+
+// The Confine loads, the deferred capability drop, and execve: nothing else of the runtime's
+// runs under the user's filters.
+[[noreturn]] void commit_and_exec(ChildContext& c) {
+  commit(c);
   const ChildPlan& p = c.plan;
   long rc = c.exe_fd >= 0 ? sys::call(SYS_execveat, c.exe_fd, "", p.argv, p.envp, AT_EMPTY_PATH)
                           : sys::call(SYS_execve, c.exe, p.argv, p.envp);
@@ -300,6 +385,45 @@ void wait_for_start(ChildContext& c) {
   child::write_all(2, msg, std::strlen(msg));
   sys::call(SYS_exit_group, err == ENOENT ? 127 : 126);
   ::_exit(err == ENOENT ? 127 : 126);
+}
+
+// exec into a container with a pid namespace. This process joined everything but stayed in
+// the runtime's pid namespace, where nothing of the container can see it, ptrace it or stop it
+// (CVE-2016-9962: with CAP_SYS_PTRACE a container reaches any process it can see, dumpable or
+// not). Only now, with the container's credentials, namespaces, root and session and the
+// filter checked, it forks the exec'd process into the container's pid namespace: CLONE_PARENT
+// makes it a child of the runtime, which waits for it; CLONE_VFORK runs it at once while this
+// process waits, without sharing memory. Then this process reports its pid and exits.
+//
+// From its first instant the new process holds what the harness will and nothing more, so it
+// is the harness as far as the container can tell: its name is the harness's (what execve
+// would set), the caller's environment is wiped from its copy of the runtime's memory (what
+// /proc/PID/environ shows). When the filter load needs CAP_SYS_ADMIN (noNewPrivileges false),
+// the new process keeps it for the load and drops it right after, as every init does: the fork
+// and the report stay outside the user's filter (SPEC §4: only the drop and execve run under
+// it). That window is closed to a container with a user namespace (the process's memory
+// belongs to the runtime's user namespace, and it is not dumpable); docs/security.md has the
+// residual for one without. It leads a session of its own and takes the terminal, arms its
+// death signal for a foreground exec, loads the filters and execs.
+void fork_into_container(ChildContext& c) {
+  const ChildPlan& p = c.plan;
+  const char* base = std::strrchr(c.exe, '/');
+  sys::call(SYS_prctl, PR_SET_NAME, base != nullptr ? base + 1 : c.exe, 0, 0, 0);
+  if (p.caller_env != nullptr) std::memset(p.caller_env, 0, p.caller_env_len);
+  long pid = sys::call(SYS_clone, CLONE_PARENT | CLONE_VFORK | SIGCHLD, 0L, 0L, 0L, 0L);
+  if (pid < 0) c.fatal("exec: cannot fork into the container's pid namespace", -pid);
+  if (pid > 0) {
+    c.report.pid = static_cast<std::int32_t>(pid);
+    c.send(ChildMsg::Pid);
+    c.die_quietly();
+  }
+  // A session of its own (the joining process's is led from outside the pid namespace).
+  if (p.wants(Prim::Session) || p.terminal.enabled) sys::call(SYS_setsid);
+  if (p.terminal.enabled) {
+    if (long rc = sys::call(SYS_ioctl, 0, TIOCSCTTY, 0); rc < 0)
+      c.fatal("process.terminal: cannot make the pty the controlling terminal", -rc);
+  }
+  if (!c.detached) sys::call(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 }
 
 }  // namespace
@@ -317,6 +441,7 @@ void run_child(const ChildPlan& p) {
   run_stage(c, Stage::Confine);
   c.send(ChildMsg::Report);
   wait_for_start(c);
+  if (p.fork_at_start) fork_into_container(c);
   commit_and_exec(c);
 }
 

@@ -28,6 +28,8 @@ struct MountStep {
   unsigned long flags = 0;        // flags of the first mount(2)
   unsigned long remount = 0;      // for binds: flags of a MS_REMOUNT|MS_BIND pass, 0 = none
   unsigned long propagation = 0;  // MS_SHARED/MS_SLAVE/... (| MS_REC), 0 = none
+  std::uint64_t attr_set = 0;     // binds: MOUNT_ATTR_* set on every mount of the copy (rro, ...)
+  std::uint64_t attr_clr = 0;
   bool bind = false;
   bool target_is_file = false;  // the mount point to create is a file (bind of a file)
   bool strict_target = false;   // no symlink at all on the way (proc, sysfs, /dev)
@@ -107,11 +109,18 @@ inline constexpr std::size_t kMaxRlimitSteps = 16;
 
 struct ChildPlan {
   // Synchronisation with the parent.
-  int sock = -1;                   // child end of the status socket (SOCK_SEQPACKET)
-  int exec_fifo = -1;              // create mode: blocks here until `start`; -1: released via sock
-  bool wait_for_go = false;        // maps to write or cgroups to join before the child continues
-  bool hooks_stop = false;         // pause before the root change so the parent can run hooks
-  bool join_only = false;          // exec: joins a running container, whose root it already has
+  int sock = -1;             // child end of the status socket (SOCK_SEQPACKET)
+  int exec_fifo = -1;        // create mode: blocks here until `start`; -1: released via sock
+  bool wait_for_go = false;  // maps to write or cgroups to join before the child continues
+  bool hooks_stop = false;   // pause before the root change so the parent can run hooks
+  bool join_only = false;    // exec: joins a running container, whose root it already has
+  // exec into a pid namespace: the joining process stays outside it (invisible to the
+  // container) and forks the exec'd process into it at the start (child.cpp fork_into_container)
+  bool fork_at_start = false;
+  // The runtime's own environment strings (the caller's, what /proc/PID/environ shows), wiped
+  // from the joining process's copy of memory before it forks into the container.
+  char* caller_env = nullptr;
+  std::size_t caller_env_len = 0;
   std::span<const int> keep_fds;   // sorted fds the child keeps open (preserved ones included)
   std::span<const int> preserved;  // the caller's fds handed to the container (--preserve-fds)
   // Bit per Prim: the config asks for it and it is not ablated. A primitive that needs no data
@@ -180,6 +189,8 @@ struct ChildPlan {
   unsigned seccomp_flags = 0;
 
   // execve
+  dev_t runtime_dev = 0;  // the runtime's own binary, which the harness must never be
+  ino_t runtime_ino = 0;
   const char* const* argv = nullptr;
   const char* const* envp = nullptr;
   const char* path_env = nullptr;  // value of PATH for the executable lookup

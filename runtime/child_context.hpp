@@ -24,6 +24,8 @@ class ChildContext {
   std::uint64_t kept_inheritable = 0;  // for a deferred capability drop without configured sets
   std::uint32_t ready_mask = 0;        // Confine rows whose check passed: their commit runs
   bool cwd_entered = false;            // the chdir before the user switch worked
+  bool detached = false;               // the parent sent Keep: the process outlives it
+  bool committed = false;              // the Confine loads and the deferred drop are done
 
   void ready(Prim p) { ready_mask |= 1U << static_cast<unsigned>(p); }
   bool is_ready(Prim p) const { return (ready_mask & (1U << static_cast<unsigned>(p))) != 0; }
@@ -80,6 +82,13 @@ int make_in_root(int rootfd, const char* rel, bool last_is_file, bool strict);
 unsigned long locked_flags(int fd);
 // mount(NULL, rel, NULL, flags) through an fd of `rel` in the root; returns 0 or errno.
 int remount_at(int rootfd, const char* rel, bool strict, unsigned long flags, bool keep_locked);
+
+// A copy of the mount at `src` (an fd of any kind; with every mount below it when `recursive`)
+// attached on the mount point `dst` (an fd), with MOUNT_ATTR_* `set` and `clr` applied to every
+// mount of the copy before it is attached: open_tree(OPEN_TREE_CLONE), mount_setattr and
+// move_mount, all on fds, so nothing is resolved by name between the steps. 0 or the errno;
+// ENOSYS on kernels before 5.12 (5.2 without attributes).
+int attach_tree(int src, int dst, bool recursive, std::uint64_t set, std::uint64_t clr);
 
 int close_fd(int fd);
 // The kernel will let this process load a filter or restrict itself: no_new_privs is set, or

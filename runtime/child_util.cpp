@@ -222,6 +222,28 @@ unsigned long locked_flags(int fd) {
   return out;
 }
 
+int attach_tree(int src, int dst, bool recursive, std::uint64_t set, std::uint64_t clr) {
+  unsigned rec = recursive ? AT_RECURSIVE : 0;
+  long tree =
+      sys::call(SYS_open_tree, src, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | rec);
+  if (tree < 0) return static_cast<int>(-tree);
+  int err = 0;
+  if (set != 0 || clr != 0) {
+    mount_attr attr{};
+    attr.attr_set = set;
+    // An atime mode is one value of a 3-bit field: setting one clears the field first.
+    attr.attr_clr = clr | ((set & MOUNT_ATTR__ATIME) != 0 ? MOUNT_ATTR__ATIME : 0);
+    err = sys::err_of(
+        sys::call(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | rec, &attr, sizeof attr));
+  }
+  if (err == 0) {
+    err = sys::err_of(sys::call(SYS_move_mount, tree, "", dst, "",
+                                MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+  }
+  close_fd(static_cast<int>(tree));
+  return err;
+}
+
 int remount_at(int rootfd, const char* rel, bool strict, unsigned long flags, bool keep_locked) {
   int fd = open_in_root(rootfd, rel, strict);
   if (fd < 0) return -fd;

@@ -43,6 +43,7 @@ struct Cli {
   std::string ablate;
   RunOptions run;
   std::string run_ablate;
+  bool no_new_keyring = false;  // runc's --no-new-keyring: the keyring primitive, ablated
   SpecOptions spec;
   std::string spec_bundle;
   std::string allow;
@@ -94,10 +95,15 @@ struct Cli {
     c->add_option("--pid-file", o.pid_file, "file to write the init's pid to");
     c->add_option("--console-socket", o.console_socket, "unix socket to send the pty master to");
     c->add_flag("--no-pivot", o.no_pivot, "chroot instead of pivot_root");
-    c->add_flag("--no-new-keyring")->description("accepted for compatibility");
+    c->add_flag("--no-new-keyring", no_new_keyring,
+                "keep the caller's session keyring (ablates the keyring primitive)");
     c->add_option("--preserve-fds", o.preserve_fds, "pass fds 3..3+N-1 to the container");
     c->add_option("--ablate", ablation, "turn hardening primitives off (experiments)");
     c->add_flag("--enforce", o.enforce, "fail when any hardening primitive fails");
+  }
+
+  std::string with_keyring_flag(const std::string& list) const {
+    return no_new_keyring ? list + ",keyring" : list;
   }
 
   void add_spec() {
@@ -132,7 +138,7 @@ struct Cli {
     c->add_option("id", create.id, "container ID")->required();
     c->callback([this] {
       action = [this] {
-        create.ablation = Ablation::parse(ablate);
+        create.ablation = Ablation::parse(with_keyring_flag(ablate));
         create.mode = StartMode::Create;
         return cmd_create(global, create);
       };
@@ -149,7 +155,7 @@ struct Cli {
     c->add_option("target", run.target, "container ID or bundle directory");
     c->callback([this] {
       action = [this] {
-        run.create.ablation = Ablation::parse(run_ablate);
+        run.create.ablation = Ablation::parse(with_keyring_flag(run_ablate));
         return cmd_run(global, run);
       };
     });

@@ -18,6 +18,7 @@
 #include "runtime/launch.hpp"
 #include "runtime/log.hpp"
 #include "runtime/seccomp_agent.hpp"
+#include "runtime/self_exe.hpp"
 #include "runtime/terminal.hpp"
 
 namespace nyx {
@@ -207,12 +208,26 @@ ExecTarget open_target(const StateStore& store, const std::string& id, bool igno
   return t;
 }
 
+// CVE-2019-5736: the exec'd process starts as a fork of this one, in the container, and a
+// script it runs can name /proc/self/exe as its interpreter. Where the container's credentials
+// could write the runtime binary (no user namespace, or one that maps its owner), this process
+// first executes itself again from a read-only copy (self_exe.hpp), so that whatever of it the
+// container can reach is that copy. With a user namespace that does not map the owner, the
+// kernel's permission check already refuses the write and nothing is done.
+void protect_runtime_binary(pid_t init) {
+  if (exe_is_protected() || !exe_writable_from(init)) return;
+  int err = reexec_protected();
+  log::warn("exec: cannot run from a read-only copy of the runtime binary (" +
+            std::string(errno_name(err)) + "); the container could reach it through its processes");
+}
+
 }  // namespace
 
 int cmd_exec(const GlobalOptions& g, const ExecOptions& o) {
   std::vector<int> preserved = reserve_preserved_fds(o.preserve_fds);
   StateStore store(g.root);
   ExecTarget t = open_target(store, o.id, o.ignore_paused);
+  protect_runtime_binary(t.state["pid"].get<pid_t>());
   UniqueFd init = open_init(*t.dir, &t.state);  // pinned while we join its namespaces
   if (!init) throw Error(container_object(o.id), "its init process is gone");
   Config cfg = exec_config(t.container, exec_process(o, t.container), t.state["pid"].get<pid_t>());
@@ -242,6 +257,15 @@ int cmd_exec(const GlobalOptions& g, const ExecOptions& o) {
   launch.talk([] {}, [](pid_t) {});
   for (const auto& f : launch.check_outcome())
     log::warn(container_object(o.id) + ": exec: " + f);
+  UniqueFd master = launch.take_console();
+  if (!o.console_socket.empty() && master) {
+    send_console(o.console_socket, master.get());
+    master.reset();
+  }
+  if (o.detach) launch.keep();
+  launch.send(ParentMsg::Start);
+  // Into a pid namespace, the process that runs is forked at the start (child.cpp).
+  launch.follow_fork();
   pid_t pid = launch.pid();
   if (UniqueFd listener = launch.take_seccomp_listener()) {
     const Seccomp& sc = *cfg.linux.seccomp;
@@ -252,19 +276,8 @@ int cmd_exec(const GlobalOptions& g, const ExecOptions& o) {
   record_exec(store, o.id, pid, cfg.process->args,
               hardening_json(launch.outcome(), t.enforce, t.ablation.names()));
   if (!o.pid_file.empty()) write_pid_file(o.pid_file, pid);
-  UniqueFd master = launch.take_console();
-  if (!o.console_socket.empty() && master) {
-    send_console(o.console_socket, master.get());
-    master.reset();
-  }
-  if (o.detach) {
-    launch.keep();
-    launch.send(ParentMsg::Start);
-    launch.release();
-    return 0;
-  }
-  launch.send(ParentMsg::Start);
   launch.release();
+  if (o.detach) return 0;
   WaitResult res = wait_foreground(launch.init(), master.get(), std::nullopt, *signals, [] {});
   return exit_code_of(res.status);
 }

@@ -5,10 +5,13 @@
 #include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "base/error.hpp"
@@ -215,11 +218,7 @@ void Launch::talk(const std::function<void()>& on_hook_point,
     switch (report_.kind) {
       case ChildMsg::Pid: {
         // The intermediate process forked the real init into the new pid namespace and exited.
-        int status = 0;
-        ::waitpid(init_.pid, &status, 0);
-        init_.pid = report_.pid;
-        init_.start_time = process_start_time(report_.pid).value_or(0);
-        init_.pidfd = open_process(report_.pid, init_.start_time);
+        adopt(report_.pid);
         on_new_init(report_.pid);
         break;
       }
@@ -253,6 +252,60 @@ void Launch::talk(const std::function<void()>& on_hook_point,
       }
     }
   }
+}
+
+void Launch::adopt(pid_t pid) {
+  int status = 0;
+  while (::waitpid(init_.pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  init_.pid = pid;
+  init_.start_time = process_start_time(pid).value_or(0);
+  // Not open_process: a harness that already exited is a zombie until waited for, and still ours.
+  init_.pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+}
+
+namespace {
+
+// Field 4 of /proc/PID/stat, or -1.
+pid_t parent_of(pid_t pid) {
+  char path[64];
+  std::snprintf(path, sizeof path, "/proc/%d/stat", pid);
+  UniqueFd fd(::open(path, O_RDONLY | O_CLOEXEC));
+  char buf[512];
+  ssize_t n = fd ? ::read(fd.get(), buf, sizeof buf - 1) : -1;
+  if (n <= 0) return -1;
+  buf[n] = '\0';
+  const char* p = std::strrchr(buf, ')');
+  int ppid = -1;
+  if (p == nullptr || std::sscanf(p, ") %*c %d", &ppid) != 1) return -1;
+  return ppid;
+}
+
+// Whether both live processes are in the same pid namespace (true when one has exited).
+bool same_pid_ns(pid_t a, pid_t b) {
+  struct stat sa {
+  }, sb{};
+  if (::stat(("/proc/" + std::to_string(a) + "/ns/pid").c_str(), &sa) != 0) return true;
+  if (::stat(("/proc/" + std::to_string(b) + "/ns/pid").c_str(), &sb) != 0) return true;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+}  // namespace
+
+void Launch::follow_fork() {
+  if (!bp_.storage->plan.fork_at_start) return;
+  int fd = -1;
+  ssize_t n = receive(parent_sock_.get(), report_, fd);
+  if (fd >= 0) ::close(fd);
+  if (n != static_cast<ssize_t>(sizeof report_) || report_.magic != kReportMagic) {
+    throw Error(object_, "the process died before it started");
+  }
+  if (report_.kind == ChildMsg::Fatal) throw Error(object_, report_.fatal_msg);
+  pid_t pid = report_.pid;
+  bool ours = report_.kind == ChildMsg::Pid && pid > 0 && pid != init_.pid &&
+              parent_of(pid) == ::getpid() && in_.join && same_pid_ns(pid, in_.join->init);
+  if (!ours) throw Error(object_, "the joining process did not hand over the exec'd process");
+  adopt(pid);
 }
 
 std::vector<std::string> Launch::check_outcome() const {

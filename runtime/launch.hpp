@@ -53,6 +53,10 @@ class Launch {
 
   void send(ParentMsg msg) const;
   void keep() const;
+  // exec into a pid namespace (plan.fork_at_start): after Start, the joining process forks the
+  // exec'd process and hands it over. Takes it as the process to wait for once it is checked to
+  // be this process's child (CLONE_PARENT) in the container's pid namespace; throws otherwise.
+  void follow_fork();
   UniqueFd take_sock() { return std::move(parent_sock_); }
   // The pty master the child allocated for process.terminal (empty without one).
   UniqueFd take_console() { return std::move(console_); }
@@ -64,6 +68,8 @@ class Launch {
  private:
   void build();
   int clone_with_fallbacks(UniqueFd& cgroup_fd);
+  // The intermediate process handed over `pid`: reaps it and takes `pid` as the init.
+  void adopt(pid_t pid);
 
   PlanInput in_;
   BuiltPlan bp_;

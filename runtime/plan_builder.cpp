@@ -1,6 +1,12 @@
 // build_plan: the process part (synchronisation, stdio, user, argv, env), then each primitive's
 // parent half in table order.
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -107,6 +113,31 @@ void plan_user(PlanBuilder& b) {
   st.envp.push_back(nullptr);
   plan.argv = st.argv.data();
   plan.envp = st.envp.data();
+  // What /proc/self/exe is in the child: the runtime binary (or its protected copy).
+  struct stat self {};
+  if (::stat("/proc/self/exe", &self) == 0) {
+    plan.runtime_dev = self.st_dev;
+    plan.runtime_ino = self.st_ino;
+  }
+}
+
+// The runtime's environment as the kernel shows it in /proc/PID/environ: fields 50 and 51
+// (env_start, env_end) of /proc/self/stat.
+void caller_environment(ChildPlan& plan) {
+  std::ifstream in("/proc/self/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::size_t at = stat.rfind(')');
+  if (at == std::string::npos) return;
+  std::istringstream fields(stat.substr(at + 2));
+  std::string f;
+  unsigned long long start = 0, end = 0;
+  for (int n = 3; fields >> f; ++n) {
+    if (n == 50) start = std::stoull(f);
+    if (n == 51) end = std::stoull(f);
+  }
+  if (start == 0 || end <= start) return;
+  plan.caller_env = reinterpret_cast<char*>(start);
+  plan.caller_env_len = static_cast<std::size_t>(end - start);
 }
 
 // Decisions that depend on several rows.
@@ -122,6 +153,7 @@ void finish(PlanBuilder& b) {
   bool loads = plan.seccomp != nullptr || (plan.landlock.abi > 0 && plan.wants(Prim::Landlock));
   plan.defer_cap_drop = loads && !plan.no_new_privs && (plan.set_caps || plan.uid != 0);
   if (!b.cfg.sha256.empty()) b.out.planned.digests["config"] = b.cfg.sha256;
+  if (plan.fork_at_start) caller_environment(plan);
   std::sort(b.st.keep_fds.begin(), b.st.keep_fds.end());
   plan.keep_fds = b.st.keep_fds;
 }

@@ -30,6 +30,7 @@ enum class Stage : std::uint8_t {
   X(RlimitAs, rlimit_as, "rlimits", "", Process, true, true)         \
   X(Rlimits, rlimits, "rlimits", "", Process, true, false)           \
   X(Session, session, "", "", Process, true, true)                   \
+  X(Keyring, keyring, "", "", Process, true, true)                   \
   X(Namespaces, namespaces, "", "", Isolation, false, true)          \
   X(Cgroups, cgroups, "", "", Isolation, false, false)               \
   X(Mounts, mounts, "", "", Isolation, false, true)                  \

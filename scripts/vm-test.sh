@@ -85,7 +85,10 @@ mkdir -p "$(dirname "$LOG")"
 CPU=${NYX_VM_CPU:-max}
 [ "$ACCEL" = kvm ] && CPU=host
 APPEND="root=/dev/vda rw rootfstype=ext4 console=ttyS0,115200 panic=1 fsck.mode=skip"
-APPEND+=" systemd.unified_cgroup_hierarchy=1 apparmor=1 security=apparmor"
+# Debian's defaults, said explicitly: cgroup v2 only, AppArmor on. Not security=apparmor: the
+# kernel's CONFIG_LSM already has AppArmor (CONFIG_DEFAULT_SECURITY_APPARMOR=y), and
+# security= would drop tomoyo from the LSM list a stock Debian 12 boots with.
+APPEND+=" systemd.unified_cgroup_hierarchy=1 apparmor=1"
 # Emulated CPUs: speculation mitigations (page-table isolation above all) only cost time here.
 APPEND+=" mitigations=off loglevel=4 systemd.show_status=auto net.ifnames=0"
 APPEND+=${NYX_VM_APPEND:+ $NYX_VM_APPEND}

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 
 #include <array>
 #include <cerrno>
@@ -67,9 +68,48 @@ constexpr std::array<OptionFlag, 26> kOptionFlags = {{
     {"sync", false, MS_SYNCHRONOUS},
     {"lazytime", false, MS_LAZYTIME},
     {"nolazytime", true, MS_LAZYTIME},
-    {"rro", false, MS_RDONLY},
     {"remount", false, 0},
 }};
+
+// runc's recursive mount attributes (mount_setattr with AT_RECURSIVE): the flag with an "r" in
+// front applies to every submount of a bind, not only its top. `flag` is the mount(2) flag of
+// the same meaning, for filesystems mounted fresh (no submounts yet).
+struct RecursiveAttr {
+  std::string_view name;
+  bool clear;
+  std::uint64_t attr;
+  unsigned long flag;
+};
+
+constexpr std::array<RecursiveAttr, 18> kRecursiveAttrs = {{
+    {"rro", false, MOUNT_ATTR_RDONLY, MS_RDONLY},
+    {"rrw", true, MOUNT_ATTR_RDONLY, MS_RDONLY},
+    {"rnosuid", false, MOUNT_ATTR_NOSUID, MS_NOSUID},
+    {"rsuid", true, MOUNT_ATTR_NOSUID, MS_NOSUID},
+    {"rnodev", false, MOUNT_ATTR_NODEV, MS_NODEV},
+    {"rdev", true, MOUNT_ATTR_NODEV, MS_NODEV},
+    {"rnoexec", false, MOUNT_ATTR_NOEXEC, MS_NOEXEC},
+    {"rexec", true, MOUNT_ATTR_NOEXEC, MS_NOEXEC},
+    {"rnodiratime", false, MOUNT_ATTR_NODIRATIME, MS_NODIRATIME},
+    {"rdiratime", true, MOUNT_ATTR_NODIRATIME, MS_NODIRATIME},
+    {"rrelatime", false, MOUNT_ATTR_RELATIME, MS_RELATIME},
+    {"rnorelatime", true, MOUNT_ATTR_RELATIME, MS_RELATIME},
+    {"rnoatime", false, MOUNT_ATTR_NOATIME, MS_NOATIME},
+    {"ratime", true, MOUNT_ATTR_NOATIME, MS_NOATIME},
+    {"rstrictatime", false, MOUNT_ATTR_STRICTATIME, MS_STRICTATIME},
+    {"rnostrictatime", true, MOUNT_ATTR_STRICTATIME, MS_STRICTATIME},
+    {"rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW, MS_NOSYMFOLLOW},
+    {"rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW, MS_NOSYMFOLLOW},
+}};
+
+// Folds recursive attributes into mount(2) flags, for a filesystem mounted fresh.
+unsigned long attr_flags(std::uint64_t attrs) {
+  unsigned long out = 0;
+  for (const auto& a : kRecursiveAttrs) {
+    if ((attrs & a.attr) != 0) out |= a.flag;
+  }
+  return out;
+}
 
 struct Propagation {
   std::string_view name;
@@ -176,6 +216,21 @@ bool needs_ablated_namespace(std::string_view type, const Ablation& ablation) {
          (type == "mqueue" && namespace_ablated(ablation, NsType::Ipc));
 }
 
+// rro, rnosuid, ...: set on every mount of the copy, by the runtime (which owns it; the child's
+// user namespace does not), before the child moves it in.
+void set_tree_attrs(int tree, const ParsedOptions& opts, const std::string& object) {
+  if (opts.attr_set == 0 && opts.attr_clr == 0) return;
+  mount_attr attr{};
+  attr.attr_set = opts.attr_set;
+  // An atime mode is one value of a 3-bit field: setting one clears the field first.
+  attr.attr_clr =
+      opts.attr_clr | ((opts.attr_set & MOUNT_ATTR__ATIME) != 0 ? MOUNT_ATTR__ATIME : 0);
+  unsigned rec = opts.recursive ? AT_RECURSIVE : 0;
+  if (::syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | rec, &attr, sizeof attr) != 0) {
+    throw_errno(object + ".options", "cannot set the recursive mount attributes");
+  }
+}
+
 // Returns the destination inside the rootfs, symlinks resolved.
 std::string add_config_mount(const Mount& m, std::size_t index, const MountContext& ctx,
                              PlanStorage& st) {
@@ -184,6 +239,7 @@ std::string add_config_mount(const Mount& m, std::size_t index, const MountConte
   if (rel.empty()) throw Error(object + ".destination", "cannot mount over the container root");
   ParsedOptions opts = parse_mount_options(m.options);
   if (m.type == "cgroup" || m.type == "cgroup2") {
+    opts.flags = (opts.flags | attr_flags(opts.attr_set)) & ~attr_flags(opts.attr_clr);
     check_in_root(ctx.rootfs, rel, object + ".destination", true);
     add_cgroup_mount(rel, opts, static_cast<std::uint16_t>(index), ctx, st);
     return rel;
@@ -216,6 +272,7 @@ std::string add_config_mount(const Mount& m, std::size_t index, const MountConte
                                              OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH |
                                                  (opts.recursive ? AT_RECURSIVE : 0))));
     if (!tree) throw_errno(object + ".source", "cannot take a copy of \"" + source + "\"");
+    set_tree_attrs(tree.get(), opts, object);
     step.tree = tree.get();
     st.keep_fds.push_back(tree.get());
     st.fds.push_back(std::move(tree));
@@ -223,11 +280,15 @@ std::string add_config_mount(const Mount& m, std::size_t index, const MountConte
     step.flags = MS_BIND | (opts.recursive ? MS_REC : 0);
     unsigned long extra = opts.flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
     if (extra != 0) step.remount = MS_REMOUNT | MS_BIND | extra;
+    step.attr_set = opts.attr_set;
+    step.attr_clr = opts.attr_clr;
   } else {
     if (m.type.empty()) throw Error(object + ".type", "missing: needed for a non-bind mount");
     step.fstype = st.keep(m.type);
     step.source = st.keep(m.source.empty() ? m.type : m.source);
-    step.flags = opts.flags & ~MS_REMOUNT;
+    // A filesystem mounted fresh has no submounts: its recursive attributes are plain flags.
+    step.flags =
+        ((opts.flags | attr_flags(opts.attr_set)) & ~attr_flags(opts.attr_clr)) & ~MS_REMOUNT;
     step.data = opts.data.empty() ? nullptr : st.keep(opts.data);
   }
   step.propagation = opts.propagation;
@@ -295,6 +356,12 @@ ParsedOptions parse_mount_options(const std::vector<std::string>& options) {
         out.propagation = p.flags;
         known = true;
       }
+    }
+    for (const auto& a : kRecursiveAttrs) {
+      if (a.name != o) continue;
+      known = true;
+      (a.clear ? out.attr_clr : out.attr_set) |= a.attr;
+      (a.clear ? out.attr_set : out.attr_clr) &= ~a.attr;
     }
     if (known || o == "tmpcopyup") continue;
     if (!out.data.empty()) out.data += ',';
@@ -422,6 +489,34 @@ int mount_at(const char* source, const char* path, const char* fstype, unsigned 
   return sys::err_of(sys::call(SYS_mount, source, path, fstype, flags, data));
 }
 
+// The host's /sys for a container that cannot mount sysfs: a recursive copy with every mount
+// read-only, nosuid, nodev and noexec (the host's cgroup hierarchies below it included:
+// CVE-2023-25809). Without mount_setattr, the top alone, not recursive.
+int bind_host_sys(int fd, const char* path) {
+  long sys_fd = sys::call(SYS_openat, AT_FDCWD, "/sys", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (sys_fd < 0) return static_cast<int>(-sys_fd);
+  constexpr std::uint64_t kLocked =
+      MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+  int err = child::attach_tree(static_cast<int>(sys_fd), fd, true, kLocked, 0);
+  close_fd(static_cast<int>(sys_fd));
+  if (err != ENOSYS) return err;
+  err = mount_at("/sys", path, nullptr, MS_BIND, nullptr);
+  if (err != 0) return err;
+  return mount_at(nullptr, path, nullptr,
+                  MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr);
+}
+
+// A bind with recursive attributes (rro, rnosuid, ...): the source's tree copied, the
+// attributes set on every mount of the copy, then attached; what mount(2) would bind by path.
+int bind_with_attrs(const MountStep& m, int fd) {
+  long src = sys::call(SYS_openat, AT_FDCWD, m.source, O_PATH | O_CLOEXEC);
+  if (src < 0) return static_cast<int>(-src);
+  int err = child::attach_tree(static_cast<int>(src), fd, (m.flags & MS_REC) != 0, m.attr_set,
+                               m.attr_clr);
+  close_fd(static_cast<int>(src));
+  return err;
+}
+
 int mount_one(int rootfd, const MountStep& m) {
   if (m.remount_only) return remount_at(rootfd, m.target, m.strict_target, m.remount, true);
   int fd = make_in_root(rootfd, m.target, m.target_is_file, m.strict_target);
@@ -434,19 +529,15 @@ int mount_one(int rootfd, const MountStep& m) {
     // point (move_mount does not follow a last symlink).
     err = sys::err_of(sys::call(SYS_move_mount, m.tree, "", fd, "",
                                 MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+  } else if (m.bind && (m.attr_set != 0 || m.attr_clr != 0)) {
+    err = bind_with_attrs(m, fd);
   } else if (m.bind) {
     err = mount_at(m.source, path, nullptr, m.flags, nullptr);
   } else {
     err = mount_at(m.source, path, m.fstype, m.flags, m.data);
     // sysfs needs a network namespace owned by the container's user namespace; without one,
-    // bind the host's /sys read-only as runc does.
-    if (err == EPERM && std::strcmp(m.fstype, "sysfs") == 0) {
-      err = mount_at("/sys", path, nullptr, MS_BIND | MS_REC, nullptr);
-      if (err == 0) {
-        err = remount_at(rootfd, m.target, m.strict_target,
-                         MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, true);
-      }
-    }
+    // bind the host's /sys read-only, as runc does.
+    if (err == EPERM && std::strcmp(m.fstype, "sysfs") == 0) err = bind_host_sys(fd, path);
   }
   close_fd(fd);
   if (err != 0) return err;
@@ -529,9 +620,31 @@ int setup_dev(const ChildPlan& p, int rootfd) {
   return 0;
 }
 
-// Hides a path: /dev/null over files, an empty read-only tmpfs over directories.
-int mask_path(int rootfd, const char* rel) {
-  int fd = open_in_root(rootfd, rel, false);
+// A masked or read-only path, opened with no symlink anywhere on the way. A symlink there
+// (`*symlink` is set) is either the image's or a racing exchange by someone who can write the
+// directory: the path is tried again for up to 100 ms (the pauses grow from 50 us to 1 ms, so a
+// racer that is off the CPU for a while is waited out), so that an exchange swinging back leaves
+// the real file protected; one that stays a symlink is not followed (ELOOP).
+int open_protected(int rootfd, const char* rel, bool* symlink) {
+  int fd = open_in_root(rootfd, rel, true);
+  long pause_ns = 50'000;
+  for (long waited = 0; fd == -ELOOP && waited < 100'000'000; waited += pause_ns) {
+    *symlink = true;
+    timespec pause{0, pause_ns};
+    sys::call(SYS_nanosleep, &pause, 0L);
+    pause_ns = pause_ns < 1'000'000 ? pause_ns * 2 : pause_ns;
+    fd = open_in_root(rootfd, rel, true);
+  }
+  return fd;
+}
+
+// Hides a path: the host's /dev/null over files, an empty read-only tmpfs over directories.
+// The path is opened once with no symlink anywhere on the way (a symlink swapped in by a racing
+// container would move the mask onto a decoy and leave the real file visible: CVE-2025-31133,
+// youki GHSA-3q8j-pf29-vwv8); a symlink is refused (ELOOP), and what is mounted on is that fd,
+// whose type decides the mask. `devnull` is an fd of the host's /dev/null, checked to be it.
+int mask_path(int rootfd, const char* rel, int devnull, bool* symlink) {
+  int fd = open_protected(rootfd, rel, symlink);
   if (fd == -ENOENT) return 0;
   if (fd < 0) return -fd;
   struct stat st {};
@@ -540,23 +653,45 @@ int mask_path(int rootfd, const char* rel) {
   fd_path(path, fd);
   if (err == 0 && S_ISDIR(st.st_mode)) {
     err = mount_at("tmpfs", path, "tmpfs", MS_RDONLY, nullptr);
+  } else if (err == 0 && devnull < 0) {
+    err = -devnull;
   } else if (err == 0) {
-    err = mount_at("/dev/null", path, nullptr, MS_BIND, nullptr);
+    char source[32];
+    fd_path(source, devnull);
+    err = mount_at(source, path, nullptr, MS_BIND, nullptr);
   }
   close_fd(fd);
   return err;
 }
 
-int readonly_path(int rootfd, const char* rel) {
-  int fd = open_in_root(rootfd, rel, false);
+// The host's /dev/null as an O_PATH fd, or -ENODEV when "/dev/null" is not the null device.
+int open_devnull() {
+  long fd = sys::call(SYS_openat, AT_FDCWD, "/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return static_cast<int>(fd);
+  struct stat st {};
+  long rc = sys::call(SYS_fstat, fd, &st);
+  if (rc == 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3)) return static_cast<int>(fd);
+  close_fd(static_cast<int>(fd));
+  return rc < 0 ? static_cast<int>(rc) : -ENODEV;
+}
+
+// A read-only copy of the path's mount tree (every submount read-only too) on top of it, made
+// from one fd opened with no symlink on the way and attached to that same fd. Kernels without
+// mount_setattr (before 5.12) get the bind and a remount of its top, which resolves the path
+// again by name.
+int readonly_path(int rootfd, const char* rel, bool* symlink) {
+  int fd = open_protected(rootfd, rel, symlink);
   if (fd == -ENOENT) return 0;
   if (fd < 0) return -fd;
-  char path[32];
-  fd_path(path, fd);
-  int err = mount_at(path, path, nullptr, MS_BIND | MS_REC, nullptr);
+  int err = child::attach_tree(fd, fd, true, MOUNT_ATTR_RDONLY, 0);
+  if (err == ENOSYS) {
+    char path[32];
+    fd_path(path, fd);
+    err = mount_at(path, path, nullptr, MS_BIND | MS_REC, nullptr);
+    if (err == 0) err = remount_at(rootfd, rel, true, MS_BIND | MS_REMOUNT | MS_RDONLY, true);
+  }
   close_fd(fd);
-  if (err != 0) return err;
-  return remount_at(rootfd, rel, false, MS_BIND | MS_REMOUNT | MS_RDONLY, true);
+  return err;
 }
 
 // The rootfs to resolve everything against: its own bind mount when the container has a mount
@@ -639,12 +774,20 @@ bool mounts_planned(const ChildPlan& p) {
 void protect_paths(ChildContext& c) {
   const ChildPlan& p = c.plan;
   if (p.join_only || !p.mounts || !mounts_planned(p)) return;
+  int devnull = p.masked_paths.empty() ? -1 : open_devnull();
+  // A symlink met on the way is recorded (ELOOP) even when the retry protected the path: the
+  // image or a racing container put it there, and the record says so.
   for (std::size_t i = 0; i < p.masked_paths.size(); ++i) {
-    int err = mask_path(c.rootfd, p.masked_paths[i]);
+    bool symlink = false;
+    int err = mask_path(c.rootfd, p.masked_paths[i], devnull, &symlink);
+    if (err == 0 && symlink) err = ELOOP;
     if (err != 0) c.record(Prim::Mounts, err, kMountMasked, static_cast<std::int64_t>(i));
   }
+  if (devnull >= 0) close_fd(devnull);
   for (std::size_t i = 0; i < p.readonly_paths.size(); ++i) {
-    int err = readonly_path(c.rootfd, p.readonly_paths[i]);
+    bool symlink = false;
+    int err = readonly_path(c.rootfd, p.readonly_paths[i], &symlink);
+    if (err == 0 && symlink) err = ELOOP;
     if (err != 0) c.record(Prim::Mounts, err, kMountReadonly, static_cast<std::int64_t>(i));
   }
 }

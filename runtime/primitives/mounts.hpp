@@ -29,6 +29,8 @@ struct ParsedOptions {
   unsigned long propagation = 0;  // MS_SHARED etc.
   bool bind = false;
   bool recursive = false;
+  std::uint64_t attr_set = 0;  // MOUNT_ATTR_* of the r-options (rro, rnosuid, ...), recursive
+  std::uint64_t attr_clr = 0;
   std::string data;  // everything mount(2) does not know as a flag
 };
 ParsedOptions parse_mount_options(const std::vector<std::string>& options);

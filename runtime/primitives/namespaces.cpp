@@ -109,7 +109,14 @@ void plan_join(PlanBuilder& b, const Namespace& n, std::size_t index) {
     }
     throw Error(object, "cannot open \"" + n.path + "\"", err);
   }
-  if (n.type == NsType::Pid) {
+  if (n.type == NsType::Pid && b.in.join) {
+    // exec: joined by the child for its children only; it forks the exec'd process at the
+    // start, so that nothing of the runtime's is in the container's pid namespace before.
+    b.st.joins.push_back(NsJoin{fd.get(), CLONE_NEWPID, static_cast<std::uint8_t>(n.type)});
+    b.keep_fd(fd.get());
+    ns.join_fds.push_back(std::move(fd));
+    b.plan.fork_at_start = true;
+  } else if (n.type == NsType::Pid) {
     ns.pid_join = std::move(fd);
   } else if (n.type == NsType::User) {
     ns.userns_join = std::move(fd);

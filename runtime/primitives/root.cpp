@@ -1,6 +1,7 @@
 // root: pivot_root into the rootfs (chroot with --no-pivot, or where pivot_root cannot work, such
 // as an initramfs host root), chdir("/"), and the read-only root. The paths the config masks or
 // makes read-only are covered and the createContainer hooks run right before the change.
+#include <fcntl.h>
 #include <sys/mount.h>
 #include <sys/statfs.h>
 #include <sys/statvfs.h>
@@ -20,7 +21,11 @@ namespace {
 void plan_half(PlanBuilder& b) {
   ChildPlan& plan = b.plan;
   if (b.in.join) {
-    plan.root_method = RootMethod::None;
+    // exec: joining the mount namespace gives the container's root; a container without one
+    // was entered with chroot, and so is its exec.
+    bool mntns = b.cfg.linux.find_namespace(NsType::Mount) != nullptr;
+    plan.root_method = mntns ? RootMethod::None : RootMethod::Chroot;
+    if (!mntns) plan.rootfs = b.st.keep(b.in.rootfs);
     return;
   }
   bool mntns = b.out.ns.mount_ns;
@@ -112,9 +117,22 @@ void make_cwd(ChildContext& c) {
   if (fd >= 0) child::close_fd(fd);  // a failure shows when the init enters it
 }
 
+// exec into a container without a mount namespace of its own: its root, by chroot.
+void join_root(ChildContext& c) {
+  const ChildPlan& p = c.plan;
+  if (p.root_method != RootMethod::Chroot) return;
+  long fd = call(SYS_openat, AT_FDCWD, p.rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  int err = fd < 0 ? static_cast<int>(-fd) : enter_chroot(static_cast<int>(fd), false);
+  if (fd >= 0) child::close_fd(static_cast<int>(fd));
+  if (err != 0) c.fatal("root: cannot enter the container root", err);
+}
+
 void child_half(ChildContext& c) {
   const ChildPlan& p = c.plan;
-  if (p.join_only) return;
+  if (p.join_only) {
+    join_root(c);
+    return;
+  }
   make_cwd(c);
   protect_paths(c);
   hook_stop(c);

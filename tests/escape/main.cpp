@@ -189,8 +189,10 @@ int run_matrix(const Options& o) {
   const std::string host_name = hostname();
   Env env;
   std::vector<Cell> cells = ablation_cells();
-  for (auto& c : host_safety_cells())
-    cells.push_back(std::move(c));
+  for (auto* more : {host_safety_cells, cve_cells, issue17_cells}) {
+    for (auto& c : more())
+      cells.push_back(std::move(c));
+  }
   std::vector<Row> rows;
   auto t0 = std::chrono::steady_clock::now();
   for (const Cell& c : cells) {
@@ -223,6 +225,7 @@ int run_matrix(const Options& o) {
 }  // namespace nyx::escape
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "--wrap") == 0) return nyx::escape::wrap_main(argc, argv);
   nyx::escape::Options o;
   if (!nyx::escape::parse(argc, argv, o)) return 2;
   if (geteuid() != 0) {

@@ -3,6 +3,8 @@
 // that primitive alone is ablated; the host-safety fixtures must hold in every run.
 #pragma once
 
+#include <sys/types.h>
+
 #include <functional>
 #include <string>
 #include <vector>
@@ -100,6 +102,50 @@ struct Cell {
 
 std::vector<Cell> ablation_cells();
 std::vector<Cell> host_safety_cells();
+// One fixture per published runtime escape that applies to nyx (docs/security.md, CVE table).
+std::vector<Cell> cve_cells();
+// The classes of issue 17: terminal injection, the session keyring, the runtime binary during
+// `exec`, and `exec` keeping the container's mode and ablation mask.
+std::vector<Cell> issue17_cells();
+
+// `nyx-escape-matrix --wrap MODE ...` (wrap.cpp): the argv prefix that runs the matrix binary
+// as MODE in front of a command, and its entry point.
+std::vector<std::string> self_wrapper(const std::vector<std::string>& args);
+int wrap_main(int argc, char** argv);
+
+// A container started with `run --detach`: its init's pid, and its stdout and stderr in a file
+// (a detached container keeps them after the runtime has exited).
+struct Detached {
+  std::string id, out_file;
+  pid_t pid = -1;
+  test::Result res;
+  bool started() const { return pid > 0; }
+};
+Detached run_detached(Env& env, const Launch& l);
+// Waits up to `secs` for the process to exit; true when it did.
+bool wait_gone(pid_t pid, double secs);
+// `state` of a container (null when the runtime has none), and `delete --force`.
+json state_of(Env& env, const std::string& id);
+void remove_container(Env& env, const std::string& id);
+std::vector<json> lines_of(const std::string& file);
+// `nyx-runtime exec` in the matrix's --root; `wrapper` goes in front of the runtime.
+test::Result nyx_exec(Env& env, const std::vector<std::string>& args,
+                      const std::vector<std::string>& wrapper = {}, int timeout_s = 30);
+
+// The second process of a race: exchanges two paths (renameat2 RENAME_EXCHANGE) as fast as it
+// can on a thread of its own, until destroyed.
+class Flipper {
+ public:
+  Flipper(std::string a, std::string b);
+  ~Flipper();
+  Flipper(const Flipper&) = delete;
+  Flipper& operator=(const Flipper&) = delete;
+  long flips() const;
+
+ private:
+  struct Impl;
+  Impl* impl_;
+};
 
 // Checks the state a cell produced against its ablation list; returns "" or the problem.
 std::string check_state(const json& state, const Cell& cell);

@@ -33,6 +33,8 @@ const std::vector<Mark>& marks() {
       {"seccomp-setuid", {"seccomp"}, ""},
       {"mounts", {"mounts"}, ""},
       {"cgroups", {"cgroups"}, ""},
+      {"session", {"session"}, ""},
+      {"keyring", {"keyring"}, ""},
   };
   return m;
 }

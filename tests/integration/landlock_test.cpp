@@ -122,8 +122,8 @@ TEST(Landlock, ExplicitRulesAfterTheRuntimeSpecDraft) {
   std::string report = sb.dir + "/ll.json";
   Result res;
   auto lines = sb.probe(cfg,
-                        {"write", "/tmp/x", "ok", "+", "write", "/dev/shm/x", "no", "+",
-                         "bind-tcp", "18080", "+", "bind-tcp", "18081"},
+                        {"write", "/tmp/x", "ok", "+", "write", "/dev/shm/x", "no", "+", "bind-tcp",
+                         "18080", "+", "bind-tcp", "18081"},
                         &res, {"--report", report});
   ASSERT_EQ(res.status, 0) << res.err;
   ASSERT_EQ(lines.size(), 4u) << res.out;
@@ -185,8 +185,8 @@ TEST(Landlock, ExecIsConfinedLikeTheInit) {
   std::string id = sb.id("llexec");
   Result r = sb.nyx({"run", "--detach", "--bundle", sb.bundle, id});
   ASSERT_EQ(r.status, 0) << r.err;
-  r = sb.nyx({"exec", id, "/bin/nyx-probe", "write", "/mnt/host/y", "x", "+", "write", "/tmp/y",
-              "x"});
+  r = sb.nyx(
+      {"exec", id, "/bin/nyx-probe", "write", "/mnt/host/y", "x", "+", "write", "/tmp/y", "x"});
   auto lines = json_lines(r.out);
   ASSERT_EQ(lines.size(), 2u) << r.out << r.err;
   EXPECT_EQ(lines[0]["error"], "EACCES") << lines[0];

@@ -107,10 +107,10 @@ TEST(Levels, BaselineForTheStandardProfile) {
 TEST(Levels, NoneWhenAllRequestedFailed) {
   Sandbox sb;
   Result res;
-  // The session is asked for by every container, not by the config: ablated here, so that the
-  // one primitive the config requests is all there is to count.
+  // The session and the keyring are asked for by every container, not by the config: ablated
+  // here, so that the one primitive the config requests is all there is to count.
   json h = hardening_under(sb, kNoSeccomp, seccomp_only_config({"/bin/nyx-probe", "echo", "ran"}),
-                           &res, {"--ablate", "session"});
+                           &res, {"--ablate", "session,keyring"});
   // Best effort: the failure is a warning and the harness still runs.
   ASSERT_EQ(res.status, 0) << res.err;
   EXPECT_NE(res.out.find("\"ran\""), std::string::npos);
@@ -228,6 +228,47 @@ TEST(Levels, EnforceAbortsOnAFailedPrimitive) {
   ASSERT_EQ(res.status, 0) << res.err;
   EXPECT_EQ(h["mode"], "enforce");
   EXPECT_EQ(h["level"], "full");
+}
+
+// exec plans with the container's mode and ablation mask (state hardening.mode and
+// .ablation): into an enforced container, a primitive that fails aborts the exec (the
+// container's seccomp filter, refused by a host that forbids seccomp(2) to the exec) and the
+// harness never runs; into a best-effort one it is a warning and the record in
+// hardening.execs says failed. An ablated primitive stays ablated for the exec.
+TEST(Levels, ExecKeepsTheContainersModeAndAblation) {
+  Sandbox sb;
+  for (bool enforce : {true, false}) {
+    SCOPED_TRACE(enforce ? "enforce" : "best-effort");
+    sb.write_config(seccomp_only_config({"/bin/nyx-probe", "sleep", "5"}));
+    std::string id = sb.id(enforce ? "exenf" : "exbe");
+    std::vector<std::string> run = {"run",     "--detach", "--bundle",
+                                    sb.bundle, "--ablate", "keyring"};
+    if (enforce) run.push_back("--enforce");
+    run.push_back(id);
+    Result d = sb.nyx(run);
+    ASSERT_EQ(d.status, 0) << d.err;
+    Result e = sb.nyx_denied(kNoSeccomp, {"exec", id, "/bin/nyx-probe", "echo", "ran"});
+    json st = sb.state(id);
+    sb.nyx({"delete", "--force", id});
+    json execs = st["hardening"].value("execs", json::array());
+    if (enforce) {
+      EXPECT_EQ(e.status, 255) << e.err;
+      EXPECT_EQ(e.out.find("ran"), std::string::npos) << e.out;
+      EXPECT_NE(e.err.find("hardening failed in enforce mode: seccomp: failed: EPERM"),
+                std::string::npos)
+          << e.err;
+      EXPECT_TRUE(execs.empty()) << execs;
+    } else {
+      EXPECT_EQ(e.status, 0) << e.err;
+      EXPECT_NE(e.out.find("ran"), std::string::npos) << e.out;
+      EXPECT_NE(e.err.find("seccomp: failed: EPERM"), std::string::npos) << e.err;
+      ASSERT_EQ(execs.size(), 1u) << st["hardening"];
+      EXPECT_EQ(execs[0]["mode"], "best-effort");
+      EXPECT_EQ(execs[0]["primitives"]["seccomp"]["status"], "failed");
+      EXPECT_EQ(execs[0]["ablation"], json({"keyring"}));
+      EXPECT_EQ(execs[0]["primitives"]["keyring"]["ablated"], true);
+    }
+  }
 }
 
 }  // namespace

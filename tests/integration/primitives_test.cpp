@@ -1,11 +1,15 @@
 // The per-primitive record (SPEC §4, docs/state.md) against what the harness sees from inside,
 // for the strict profile, and single primitives ablated with --ablate.
 #include <gtest/gtest.h>
+#include <linux/keyctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <climits>
+#include <functional>
 
 #include "tests/integration/harness.hpp"
 
@@ -198,6 +202,94 @@ TEST(Primitives, SessionIsNewAndAblatable) {
   EXPECT_EQ(s["status"], "skipped");
   EXPECT_EQ(s["ablated"], true);
   EXPECT_EQ(rec["hardening"]["ablation"], json({"session"}));
+}
+
+// Runs `fn` in a child process whose session keyring is a new one holding the user key `desc`
+// (as a login session caches a credential there); returns what `fn` returned.
+json with_session_key(const std::string& desc, const std::function<json()>& fn) {
+  int p[2];
+  if (pipe(p) != 0) return json();
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(p[0]);
+    json out;
+    if (syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, "nyx-it-caller") < 0 ||
+        syscall(SYS_add_key, "user", desc.c_str(), "secret", 6, KEY_SPEC_SESSION_KEYRING) < 0) {
+      out = {{"error", errno}};
+    } else {
+      out = fn();
+    }
+    std::string text = out.dump();
+    ssize_t n = write(p[1], text.data(), text.size());
+    _exit(n == static_cast<ssize_t>(text.size()) ? 0 : 1);
+  }
+  close(p[1]);
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = read(p[0], buf, sizeof buf)) > 0;)
+    text.append(buf, static_cast<std::size_t>(n));
+  close(p[0]);
+  waitpid(pid, nullptr, 0);
+  return text.empty() ? json() : json::parse(text);
+}
+
+// keyring: the harness's session keyring is a new anonymous one, so the key its caller holds
+// is out of reach; --no-new-keyring (runc's flag) and --ablate keyring keep the caller's. The
+// filter allows keyctl here, so the keyring is the only barrier.
+TEST(Primitives, KeyringIsFreshAndAblatable) {
+  Sandbox sb;
+  std::string desc = "nyx-it-key-" + std::to_string(getpid());
+  json cfg = strict_config({}, {"--allow", "keyring"});
+  auto look = [&](const std::vector<std::string>& flags) {
+    return with_session_key(desc, [&] {
+      auto [lines, rec] = probe_and_record(sb, cfg, {"keyring", desc}, flags);
+      return json{{"in", step(lines, "keyring")}, {"rec", rec}};
+    });
+  };
+  json fresh = look({});
+  ASSERT_TRUE(fresh.contains("in")) << fresh;
+  EXPECT_EQ(fresh["in"]["found"], false) << fresh["in"];
+  EXPECT_EQ(fresh["in"]["desc"].get<std::string>().rfind("keyring;", 0), 0u) << fresh["in"];
+  EXPECT_NE(fresh["in"]["desc"].get<std::string>().find(";_ses"), std::string::npos)
+      << "an anonymous session keyring: " << fresh["in"];
+  json k = fresh["rec"]["hardening"]["primitives"]["keyring"];
+  EXPECT_EQ(k["status"], "applied") << k;
+  EXPECT_EQ(k["serial"], fresh["in"]["session"]) << k;
+
+  for (const auto& flags : {std::vector<std::string>{"--no-new-keyring"},
+                            std::vector<std::string>{"--ablate", "keyring"}}) {
+    json kept = look(flags);
+    ASSERT_TRUE(kept.contains("in")) << kept;
+    EXPECT_EQ(kept["in"]["found"], true) << flags[0] << ": " << kept["in"];
+    json r = kept["rec"]["hardening"];
+    EXPECT_EQ(r["primitives"]["keyring"]["status"], "skipped") << r;
+    EXPECT_EQ(r["primitives"]["keyring"]["ablated"], true) << r;
+    EXPECT_EQ(r["ablation"], json({"keyring"})) << r;
+  }
+}
+
+// An exec'd process gets a session keyring of its own too: not the caller's of `exec`, and not
+// the init's.
+TEST(Primitives, KeyringIsFreshForExec) {
+  Sandbox sb;
+  std::string desc = "nyx-it-exec-key-" + std::to_string(getpid());
+  sb.write_config(strict_config({"/bin/nyx-probe", "keyring", desc, "+", "sleep", "5"},
+                                {"--allow", "keyring"}));
+  std::string id = sb.id("keyexec");
+  Result d = sb.nyx({"run", "--detach", "--bundle", sb.bundle, id});
+  ASSERT_EQ(d.status, 0) << d.err;
+  json got = with_session_key(desc, [&] {
+    Result e = sb.nyx({"exec", id, "/bin/nyx-probe", "keyring", desc});
+    return json{{"status", e.status}, {"err", e.err}, {"in", step(json_lines(e.out), "keyring")}};
+  });
+  json st = sb.state(id);
+  sb.nyx({"delete", "--force", id});
+  ASSERT_EQ(got["status"], 0) << got;
+  EXPECT_EQ(got["in"]["found"], false) << got["in"];
+  json execs = st["hardening"]["execs"];
+  ASSERT_TRUE(execs.is_array() && !execs.empty()) << st["hardening"];
+  EXPECT_EQ(execs.back()["primitives"]["keyring"]["status"], "applied") << execs.back();
+  EXPECT_EQ(execs.back()["primitives"]["keyring"]["serial"], got["in"]["session"]);
 }
 
 TEST(Primitives, UnknownAblationIsAnError) {

@@ -156,6 +156,69 @@ TEST(Seccomp, ArgumentRulesMatchOnlyTheirValues) {
   EXPECT_EQ(lines[3]["errno"], EBADE);
 }
 
+// The strict profile denies the terminal ioctls that reach beyond the container (TIOCSTI,
+// TIOCLINUX) on the low 32 bits of the request, so setting bit 32 does not get past it (flatpak
+// CVE-2019-10063); every other request, with or without high bits, reaches the kernel (ENOTTY
+// on the harness's /dev/null stdin). Nested namespaces stay closed without `namespaces`.
+TEST(Seccomp, StrictProfileDeniesTerminalInjectionIoctlsOnTheLow32Bits) {
+  Sandbox sb;
+  Result res;
+  std::string ioctl = nr(SYS_ioctl);
+  auto lines = sb.probe(strict_config({}),
+                        {"syscall",
+                         ioctl,
+                         "0",
+                         "0x5412",
+                         "+",
+                         "syscall",
+                         ioctl,
+                         "0",
+                         "0x100005412",
+                         "+",
+                         "syscall",
+                         ioctl,
+                         "0",
+                         "0xffffffff0000541c",
+                         "+",
+                         "syscall",
+                         ioctl,
+                         "0",
+                         "0x541c",
+                         "+",
+                         "syscall",
+                         ioctl,
+                         "0",
+                         "0x5401",
+                         "+",
+                         "syscall",
+                         ioctl,
+                         "0",
+                         "0x100005401",
+                         "+",
+                         "syscall",
+                         ioctl,
+                         "0",
+                         "0x5410",
+                         "+",
+                         "syscall",
+                         nr(SYS_unshare),
+                         "0x10000000"},
+                        &res);
+  ASSERT_EQ(res.status, 0) << res.err;
+  ASSERT_EQ(lines.size(), 8u) << res.out;
+  for (int i : {0, 1, 2, 3})
+    EXPECT_EQ(lines[i]["errno"], EPERM) << i << ": " << lines[i];
+  for (int i : {4, 5, 6})
+    EXPECT_EQ(lines[i]["errno"], ENOTTY) << i << ": " << lines[i];
+  EXPECT_EQ(lines[7]["errno"], EPERM) << lines[7];
+
+  // The kernel alone (no filter) answers every one of them.
+  Result plain;
+  auto ok = sb.probe(runc_like_config({}), {"syscall", ioctl, "0", "0x100005412"}, &plain);
+  ASSERT_EQ(ok.size(), 1u) << plain.out << plain.err;
+  EXPECT_NE(ok[0]["errno"], EPERM) << ok[0];
+}
+
 // The strict profile lists only the native ABI: a syscall through the 32-bit table does not
 // slip past the allowlist, it kills the caller (libseccomp's bad-architecture action).
 // Whether this kernel has the i386 syscall ABI: a child makes an i386 getpid (int $0x80).

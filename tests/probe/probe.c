@@ -1133,6 +1133,23 @@ static void st_session(char** a UNUSED, int n UNUSED) {
   kv_result(1);
 }
 
+// The session keyring: its serial and description, and whether a "user" key named a[0] (one
+// the runtime's caller put in its own session keyring) can be found from here.
+static void st_keyring(char** a, int n UNUSED) {
+  long ses =
+      syscall(SYS_keyctl, 0 /* KEYCTL_GET_KEYRING_ID */, -3 /* KEY_SPEC_SESSION_KEYRING */, 0);
+  kv_int("session", ses < 0 ? -errno : ses);
+  char desc[128] = "";
+  if (ses >= 0 && syscall(SYS_keyctl, 6 /* KEYCTL_DESCRIBE */, ses, desc, sizeof desc - 1) < 0)
+    desc[0] = '\0';
+  desc[sizeof desc - 1] = '\0';
+  kv_str("desc", desc);
+  long key = syscall(SYS_keyctl, 10 /* KEYCTL_SEARCH */, -3, "user", a[0], 0);
+  kv_bool("found", key >= 0);
+  if (key < 0) kv_int("searchErrno", errno);
+  kv_result(ses >= 0);
+}
+
 static void st_ps(char** a UNUSED, int n UNUSED) {
   IntVec pids = {0};
   int rc = list_numbers("/proc", 0, &pids);
@@ -1372,6 +1389,7 @@ static const struct step {
     {"kill", "ng", st_kill},
     {"getpid", "", st_getpid},
     {"session", "", st_session},
+    {"keyring", "s", st_keyring},
     {"ps", "", st_ps},
     {"syscall32", "", st_syscall32},
     {"syscall-x32", "", st_syscall_x32},

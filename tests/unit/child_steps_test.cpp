@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/keyctl.h>
+#include <linux/openat2.h>
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <sys/mount.h>
@@ -66,7 +68,8 @@ struct StrictPlan {
     mounts[1].index = 1;
     ChildPlan& p = plan;
     p.sock = 3;
-    p.requested = 1U << static_cast<unsigned>(Prim::Session);
+    p.requested =
+        1U << static_cast<unsigned>(Prim::Session) | 1U << static_cast<unsigned>(Prim::Keyring);
     p.no_new_privs = true;
     p.rlimits = rlimits;
     p.joins = joins;
@@ -98,8 +101,8 @@ struct StrictPlan {
 Outcome planned_all() {
   Outcome o;
   for (Prim p : {Prim::NoNewPrivs, Prim::RlimitCpu, Prim::RlimitNofile, Prim::RlimitAs,
-                 Prim::Session, Prim::Namespaces, Prim::Mounts, Prim::Sysctl, Prim::Root,
-                 Prim::Capabilities, Prim::Landlock, Prim::Seccomp}) {
+                 Prim::Session, Prim::Keyring, Prim::Namespaces, Prim::Mounts, Prim::Sysctl,
+                 Prim::Root, Prim::Capabilities, Prim::Landlock, Prim::Seccomp}) {
     o[p].requested = true;
   }
   o[Prim::Namespaces].detail["types"] = {"ipc", "uts"};
@@ -119,6 +122,11 @@ Outcome run_steps(const ChildPlan& plan) {
 bool string_arg(const FakeCall& c, int i, const char* s) {
   const char* a = reinterpret_cast<const char*>(c.args[i]);
   return a != nullptr && std::strcmp(a, s) == 0;
+}
+
+bool prefix_arg(const FakeCall& c, int i, const char* s) {
+  const char* a = reinterpret_cast<const char*>(c.args[i]);
+  return a != nullptr && std::strncmp(a, s, std::strlen(s)) == 0;
 }
 
 TEST(ChildSteps, EveryPrimitiveAppliesOnAKernelThatAgrees) {
@@ -191,10 +199,13 @@ const FailureCase kFailures[] = {
      [](const FakeCall& c) { return prctl_is(c, PR_SET_NO_NEW_PRIVS); }},
     {"nnp_EINVAL", Prim::NoNewPrivs, SYS_prctl, EINVAL,
      [](const FakeCall& c) { return prctl_is(c, PR_SET_NO_NEW_PRIVS); }},
+    {"keyring_ENOSYS", Prim::Keyring, SYS_keyctl, ENOSYS, nullptr},
+    {"keyring_EDQUOT", Prim::Keyring, SYS_keyctl, EDQUOT, nullptr},
+    {"keyring_EPERM", Prim::Keyring, SYS_keyctl, EPERM, nullptr},
     {"unshare_EPERM", Prim::Namespaces, SYS_unshare, EPERM, nullptr},
     {"unshare_ENOSPC", Prim::Namespaces, SYS_unshare, ENOSPC, nullptr},
     {"masked_EACCES", Prim::Mounts, SYS_mount, EACCES,
-     [](const FakeCall& c) { return string_arg(c, 0, "/dev/null"); }},
+     [](const FakeCall& c) { return prefix_arg(c, 0, "/proc/self/fd/") && (c.args[3] & MS_BIND); }},
     {"readonly_root_EPERM", Prim::Root, SYS_mount, EPERM,
      [](const FakeCall& c) {
        return string_arg(c, 1, "/") && (c.args[3] & MS_REMOUNT) != 0 && (c.args[3] & MS_RDONLY);
@@ -333,6 +344,126 @@ TEST(ChildSteps, SessionComesBeforeNamespaces) {
   ASSERT_GE(k.first(SYS_setsid), 0);
   EXPECT_LT(k.first(SYS_setsid), k.first(SYS_setns));
   EXPECT_LT(k.first(SYS_prlimit64), k.first(SYS_setsid));
+}
+
+// keyring: an anonymous session keyring (no name to join it by), joined after the session and
+// before any namespace; its serial is in the record.
+TEST(ChildSteps, KeyringIsAnonymousJoinedBeforeNamespacesAndNamed) {
+  StrictPlan sp;
+  FakeKernel k;
+  Outcome o = run_steps(sp.plan);
+  ASSERT_EQ(k.count(SYS_keyctl), 1u);
+  const FakeCall& call = k.calls()[static_cast<std::size_t>(k.first(SYS_keyctl))];
+  EXPECT_EQ(call.args[0], KEYCTL_JOIN_SESSION_KEYRING);
+  EXPECT_EQ(call.args[1], 0) << "a named session keyring can be joined by name from elsewhere";
+  EXPECT_LT(k.first(SYS_setsid), k.first(SYS_keyctl));
+  EXPECT_LT(k.first(SYS_keyctl), k.first(SYS_setns));
+  EXPECT_EQ(o[Prim::Keyring].status, PrimStatus::Applied);
+  EXPECT_EQ(o[Prim::Keyring].detail["serial"], test::kFakeKeyringSerial);
+}
+
+// The failures say what they mean, beside the errno.
+TEST(ChildSteps, KeyringFailuresCarryTheirReason) {
+  for (int err : {ENOSYS, EDQUOT}) {
+    StrictPlan sp;
+    FakeKernel k;
+    k.fail(SYS_keyctl, err);
+    Outcome o = run_steps(sp.plan);
+    EXPECT_EQ(o[Prim::Keyring].status, PrimStatus::Failed);
+    EXPECT_EQ(o[Prim::Keyring].err, err);
+    EXPECT_TRUE(o[Prim::Keyring].detail.contains("reason")) << errno_name(err);
+    EXPECT_FALSE(o[Prim::Keyring].detail.contains("serial"));
+  }
+}
+
+// Ablated (--ablate keyring, --no-new-keyring): not requested, so not a single keyctl.
+TEST(ChildSteps, KeyringAblatedCallsNothing) {
+  StrictPlan sp;
+  sp.plan.requested &= ~(1U << static_cast<unsigned>(Prim::Keyring));
+  FakeKernel k;
+  run_steps(sp.plan);
+  EXPECT_EQ(k.count(SYS_keyctl), 0u);
+}
+
+// Masked and read-only paths: opened with no symlink on the way (RESOLVE_NO_SYMLINKS), the mask
+// source is the host's /dev/null by a checked fd, and the read-only copy is made on fds
+// (open_tree, mount_setattr recursive, move_mount), never by resolving the path again.
+TEST(ChildSteps, ProtectedPathsAreOpenedOnceWithoutSymlinksAndMountedByFd) {
+  StrictPlan sp;
+  const char* ro[1] = {"proc/sys"};
+  sp.plan.readonly_paths = ro;
+  FakeKernel k;
+  // The pointers are looked at during the call (the child's stack is gone afterwards): the
+  // matchers only watch and never fail anything.
+  std::vector<std::uint64_t> resolves;
+  k.fail_if(SYS_openat2, EIO, [&](const FakeCall& c) {
+    if (string_arg(c, 1, "proc/kcore") || string_arg(c, 1, "proc/sys"))
+      resolves.push_back(reinterpret_cast<const open_how*>(c.args[2])->resolve);
+    return false;
+  });
+  bool masked_from_devnull_fd = false, devnull_by_path = false;
+  k.fail_if(SYS_mount, EIO, [&](const FakeCall& c) {
+    devnull_by_path = devnull_by_path || string_arg(c, 0, "/dev/null");
+    if (prefix_arg(c, 0, "/proc/self/fd/") && (c.args[3] & MS_BIND)) masked_from_devnull_fd = true;
+    return false;
+  });
+  std::vector<std::uint64_t> attrs;
+  k.fail_if(SYS_mount_setattr, EIO, [&](const FakeCall& c) {
+    attrs.push_back(reinterpret_cast<const mount_attr*>(c.args[3])->attr_set);
+    return false;
+  });
+  run_steps(sp.plan);
+  ASSERT_EQ(resolves.size(), 2u);
+  for (std::uint64_t r : resolves) {
+    EXPECT_NE(r & RESOLVE_NO_SYMLINKS, 0u);
+    EXPECT_NE(r & RESOLVE_IN_ROOT, 0u);
+  }
+  EXPECT_TRUE(masked_from_devnull_fd);
+  EXPECT_FALSE(devnull_by_path);
+  ASSERT_EQ(attrs, std::vector<std::uint64_t>({MOUNT_ATTR_RDONLY}));
+  const FakeCall& set = k.calls()[static_cast<std::size_t>(k.first(SYS_mount_setattr))];
+  EXPECT_NE(set.args[2] & AT_RECURSIVE, 0);
+  EXPECT_EQ(k.count(SYS_move_mount), 1u);
+  EXPECT_LT(k.first(SYS_open_tree), k.first(SYS_mount_setattr));
+  EXPECT_LT(k.first(SYS_mount_setattr), k.first(SYS_move_mount));
+}
+
+// A symlink at a masked path (a racing exchange) is waited out: the path is tried again and
+// masked once it is a file, and the record still says a symlink was met (ELOOP, which path).
+TEST(ChildSteps, MaskedPathSymlinkIsRetriedAndRecorded) {
+  StrictPlan sp;
+  FakeKernel k;
+  int left = 3;
+  k.fail_if(SYS_openat2, ELOOP,
+            [&left](const FakeCall& c) { return string_arg(c, 1, "proc/kcore") && left-- > 0; });
+  bool masked = false;
+  k.fail_if(SYS_mount, EIO, [&](const FakeCall& c) {
+    masked = masked || prefix_arg(c, 0, "/proc/self/fd/");
+    return false;
+  });
+  Outcome o = run_steps(sp.plan);
+  EXPECT_EQ(o[Prim::Mounts].status, PrimStatus::Failed);
+  EXPECT_EQ(o[Prim::Mounts].err, ELOOP);
+  EXPECT_EQ(o[Prim::Mounts].detail["protectFailures"][0]["maskedPath"], 0);
+  EXPECT_EQ(o[Prim::Mounts].detail["protectFailures"][0]["error"], "ELOOP");
+  EXPECT_GE(k.count(SYS_nanosleep), 3u);
+  EXPECT_TRUE(masked) << "the file behind the exchange is masked all the same";
+}
+
+// "/dev/null" that is not the null device is never used as the mask source.
+TEST(ChildSteps, MaskSourceMustBeTheNullDevice) {
+  StrictPlan sp;
+  FakeKernel k;
+  k.fail_if(SYS_openat, ENOENT, [](const FakeCall& c) { return string_arg(c, 1, "/dev/null"); });
+  bool masked = false;
+  k.fail_if(SYS_mount, EIO, [&](const FakeCall& c) {
+    masked = masked || prefix_arg(c, 0, "/proc/self/fd/");
+    return false;
+  });
+  Outcome o = run_steps(sp.plan);
+  EXPECT_EQ(o[Prim::Mounts].status, PrimStatus::Failed);
+  EXPECT_EQ(o[Prim::Mounts].err, ENOENT);
+  EXPECT_FALSE(masked) << "masked from something that is not the null device";
 }
 
 TEST(ChildSteps, PivotRootRefusedFallsBackToChrootAndSaysSo) {
@@ -621,6 +752,130 @@ TEST(ChildSequence, AFilterTheKernelRefusesLateStopsTheHarness) {
   ::waitpid(pid, &status, 0);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1);
   ::close(sv[0]);
+}
+
+// ---- exec into a pid namespace: the joining process forks the exec'd process at the start ----
+
+struct ForkRun {
+  ChildReport report;   // the report before the start
+  ChildReport handoff;  // the message after it (Pid from the joining process)
+  std::vector<std::pair<long, long>> calls;
+  int exit_code = -1;
+};
+
+// run_child with fork_at_start on the fake kernel; `child_path` makes clone return 0, as in the
+// forked process. The calls are sent at execve (child path) or read back through the pipe when
+// the joining process exits (its calls are sent by an exit hook instead).
+ForkRun run_fork(ChildPlan plan, bool child_path) {
+  int sv[2];
+  int pipefd[2];
+  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+  EXPECT_EQ(::pipe2(pipefd, O_CLOEXEC), 0);
+  plan.sock = sv[1];
+  plan.fork_at_start = true;
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(sv[0]);
+    ::close(pipefd[0]);
+    g_calls_pipe = pipefd[1];
+    FakeKernel k;
+    k.pass_fd(sv[1]);
+    k.exit_at_exec(42);
+    k.on_exec(send_calls);
+    // The joining process: after clone it reports and exits; its calls go out at the clone.
+    if (child_path) {
+      k.fail_if(SYS_clone, 0, [](const FakeCall&) { return true; });
+    } else {
+      k.fail_if(SYS_clone, EIO, [&k](const FakeCall&) {
+        send_calls(k);
+        return false;
+      });
+    }
+    run_child(plan);
+  }
+  ::close(sv[1]);
+  ::close(pipefd[1]);
+  ForkRun r;
+  ChildReport report;
+  EXPECT_EQ(::read(sv[0], &report, sizeof report), static_cast<ssize_t>(sizeof report));
+  r.report = report;
+  char start = static_cast<char>(ParentMsg::Start);
+  EXPECT_EQ(::write(sv[0], &start, 1), 1);
+  long pair[2];
+  while (::read(pipefd[0], pair, sizeof pair) == static_cast<ssize_t>(sizeof pair))
+    r.calls.emplace_back(pair[0], pair[1]);
+  if (!child_path) {
+    ChildReport handoff;
+    EXPECT_EQ(::read(sv[0], &handoff, sizeof handoff), static_cast<ssize_t>(sizeof handoff));
+    r.handoff = handoff;
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  ::close(sv[0]);
+  ::close(pipefd[0]);
+  return r;
+}
+
+long index_of(const ForkRun& r, long nr) {
+  for (std::size_t i = 0; i < r.calls.size(); ++i) {
+    if (r.calls[i].first == nr) return static_cast<long>(i);
+  }
+  return -1;
+}
+
+// The joining process takes the harness's name, forks with CLONE_PARENT | CLONE_VFORK (never
+// sharing memory), hands over the pid and exits; with noNewPrivileges it loads nothing itself.
+TEST(ChildSequence, ExecIntoAPidNamespaceForksTheProcessAtTheStart) {
+  StrictPlan sp;
+  ForkRun r = run_fork(sp.plan, false);
+  EXPECT_EQ(r.report.kind, ChildMsg::Report);
+  EXPECT_EQ(r.handoff.kind, ChildMsg::Pid);
+  EXPECT_EQ(r.handoff.pid, 4242);
+  EXPECT_EQ(r.exit_code, 1);  // the joining process is done
+  ASSERT_GE(index_of(r, SYS_prctl), 0);
+  bool loaded = false;
+  for (const auto& [nr, a2] : r.calls)
+    loaded = loaded || (nr == SYS_seccomp && a2 != 0);
+  EXPECT_FALSE(loaded) << "the joining process loaded the filter although no_new_privs was set";
+}
+
+TEST(ChildSequence, TheForkedProcessLoadsTheFilterAndExecs) {
+  StrictPlan sp;
+  ForkRun r = run_fork(sp.plan, true);
+  EXPECT_EQ(r.exit_code, 42);  // reached execve
+  std::size_t load = r.calls.size();
+  for (std::size_t i = 0; i < r.calls.size(); ++i) {
+    if (r.calls[i].first == SYS_seccomp && r.calls[i].second != 0) load = i;
+  }
+  ASSERT_LT(load, r.calls.size());
+  EXPECT_GT(load, static_cast<std::size_t>(index_of(r, SYS_clone)));
+  ASSERT_EQ(load + 2, r.calls.size());
+  EXPECT_EQ(r.calls.back().first, SYS_execve);
+}
+
+// Without no_new_privs the load needs CAP_SYS_ADMIN. The fork into the container and the pid
+// report happen before it, outside the user's filter; the new process loads the filter and
+// drops the capabilities kept for it, and after the load only capset and execve run (SPEC §4).
+TEST(ChildSequence, AfterTheForkOnlyTheLoadTheDropAndExecve) {
+  StrictPlan sp;
+  sp.plan.no_new_privs = false;
+  sp.plan.defer_cap_drop = true;
+  sp.plan.uid = 1000;
+  ForkRun r = run_fork(sp.plan, true);
+  EXPECT_EQ(r.exit_code, 42);
+  long clone = index_of(r, SYS_clone);
+  ASSERT_GE(clone, 0);
+  long load = -1;
+  for (std::size_t i = 0; i < r.calls.size(); ++i) {
+    if (r.calls[i].first == SYS_seccomp && r.calls[i].second != 0) load = static_cast<long>(i);
+  }
+  ASSERT_GE(load, 0);
+  EXPECT_GT(load, clone);
+  std::vector<long> after;
+  for (std::size_t i = static_cast<std::size_t>(load) + 1; i < r.calls.size(); ++i)
+    after.push_back(r.calls[i].first);
+  EXPECT_EQ(after, std::vector<long>({SYS_capset, SYS_execve}));
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include "base/error.hpp"
 #include "bundle/config.hpp"
+#include "bundle/profile.hpp"
 
 namespace nyx {
 namespace {
@@ -151,6 +152,86 @@ TEST(Config, LargeConfigsParseInLinearTime) {
       env + "]}}";
   Config c = parse_config(text);
   EXPECT_EQ(c.process->env.size(), 100000u);
+}
+
+}  // namespace
+}  // namespace nyx
+
+namespace nyx {
+namespace {
+
+// Whether one comparison (the config's form) holds for `arg`.
+bool holds(const nlohmann::json& c, std::uint64_t arg) {
+  EXPECT_EQ(c["op"], "SCMP_CMP_MASKED_EQ");
+  return (arg & c["value"].get<std::uint64_t>()) == c["valueTwo"].get<std::uint64_t>();
+}
+
+// The strict profile's ioctl rule: allowed exactly when the low 32 bits of the request are
+// neither TIOCSTI nor TIOCLINUX, whatever the high bits; and never unconditionally (a rule
+// without arguments would override it in libseccomp).
+TEST(Profile, StrictIoctlRuleDeniesTerminalInjectionOnTheLow32Bits) {
+  SpecOptions o;
+  nlohmann::json spec = nlohmann::json::parse(make_spec(o).dump());
+  const nlohmann::json* rule = nullptr;
+  for (const auto& r : spec["linux"]["seccomp"]["syscalls"]) {
+    for (const auto& n : r["names"]) {
+      if (n != "ioctl") continue;
+      ASSERT_EQ(rule, nullptr) << "ioctl in two rules";
+      rule = &r;
+    }
+  }
+  ASSERT_NE(rule, nullptr);
+  EXPECT_EQ((*rule)["action"], "SCMP_ACT_ALLOW");
+  ASSERT_TRUE((*rule)["args"].is_array() && !(*rule)["args"].empty());
+  auto allowed = [&](std::uint64_t arg) {
+    for (const auto& c : (*rule)["args"]) {
+      EXPECT_EQ(c["index"], 1);
+      if (holds(c, arg)) return true;
+    }
+    return false;
+  };
+  for (std::uint64_t high : {0ULL, 1ULL << 32, 0xffffffff00000000ULL, 0x8000000000000000ULL}) {
+    EXPECT_FALSE(allowed(high | 0x5412)) << std::hex << high;  // TIOCSTI
+    EXPECT_FALSE(allowed(high | 0x541C)) << std::hex << high;  // TIOCLINUX
+    for (std::uint64_t low = 0; low < 0x10000; ++low) {
+      if (low == 0x5412 || low == 0x541C) continue;
+      ASSERT_TRUE(allowed(high | low)) << std::hex << (high | low);
+    }
+    for (std::uint64_t low : {0x80045430ULL, 0xc0045877ULL, 0xffffffffULL, 0x40085412ULL})
+      EXPECT_TRUE(allowed(high | low)) << std::hex << (high | low);
+  }
+}
+
+// clone without CLONE_NEW* only (libc's fork and threads), unshare and clone3 not at all, unless
+// the namespaces group is allowed.
+TEST(Profile, StrictCloneRuleKeepsNamespacesOut) {
+  auto rules_for = [](const std::vector<std::string>& allow) {
+    SpecOptions o;
+    o.allow = allow;
+    return nlohmann::json::parse(make_spec(o).dump())["linux"]["seccomp"]["syscalls"];
+  };
+  auto find = [](const nlohmann::json& rules, const std::string& name) {
+    std::vector<nlohmann::json> out;
+    for (const auto& r : rules) {
+      for (const auto& n : r["names"])
+        if (n == name) out.push_back(r);
+    }
+    return out;
+  };
+  nlohmann::json rules = rules_for({});
+  auto clone = find(rules, "clone");
+  ASSERT_EQ(clone.size(), 1u);
+  ASSERT_EQ(clone[0]["args"].size(), 1u);
+  EXPECT_EQ(clone[0]["args"][0]["value"], 0x7E020000);
+  EXPECT_EQ(clone[0]["args"][0]["valueTwo"], 0);
+  EXPECT_TRUE(find(rules, "unshare").empty());
+  auto clone3 = find(rules, "clone3");
+  ASSERT_EQ(clone3.size(), 1u);
+  EXPECT_EQ(clone3[0]["errnoRet"], 38);  // ENOSYS: glibc falls back to clone
+  nlohmann::json with_ns = rules_for({"namespaces"});
+  auto open_clone = find(with_ns, "clone");
+  ASSERT_EQ(open_clone.size(), 1u);
+  EXPECT_FALSE(open_clone[0].contains("args"));
 }
 
 }  // namespace

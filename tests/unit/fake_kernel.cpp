@@ -6,6 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -87,7 +88,15 @@ long FakeKernel::success(const FakeCall& call) {
   long nr = call.nr;
   auto* p1 = reinterpret_cast<void*>(call.args[1]);
   auto* p2 = reinterpret_cast<void*>(call.args[2]);
-  if (is_open_call(nr) || nr == SYS_landlock_create_ruleset) return next_fd_++;
+  if (nr == SYS_landlock_create_ruleset) return next_fd_++;
+  if (is_open_call(nr)) {
+    // "/dev/null" opened by path is the null device (the mask source the child checks).
+    const char* path = reinterpret_cast<const char*>(call.args[1]);
+    if (nr == SYS_openat && path != nullptr && std::strcmp(path, "/dev/null") == 0) {
+      null_fds_.push_back(next_fd_);
+    }
+    return next_fd_++;
+  }
   if (nr == SYS_write) return call.args[2];
   if (nr == SYS_getcwd) {
     std::strcpy(reinterpret_cast<char*>(call.args[0]), "/");
@@ -100,8 +109,13 @@ long FakeKernel::success(const FakeCall& call) {
     return 0;
   }
   if (nr == SYS_fstat) {
-    *static_cast<struct stat*>(p1) = {};
-    static_cast<struct stat*>(p1)->st_mode = S_IFREG | 0644;
+    auto* st = static_cast<struct stat*>(p1);
+    *st = {};
+    st->st_mode = S_IFREG | 0644;
+    if (std::find(null_fds_.begin(), null_fds_.end(), call.args[0]) != null_fds_.end()) {
+      st->st_mode = S_IFCHR | 0666;
+      st->st_rdev = makedev(1, 3);
+    }
     return 0;
   }
   if (nr == SYS_fstatfs || nr == SYS_statfs) {
@@ -124,6 +138,7 @@ long FakeKernel::success(const FakeCall& call) {
   if (nr == SYS_seccomp && call.args[2] == 0) return -EFAULT;
   if (nr == SYS_read) return 0;
   if (nr == SYS_clone) return 4242;
+  if (nr == SYS_keyctl) return kFakeKeyringSerial;
   return 0;
 }
 

@@ -15,6 +15,9 @@
 
 namespace nyx::test {
 
+// What keyctl(KEYCTL_JOIN_SESSION_KEYRING) answers: the new keyring's serial.
+inline constexpr long kFakeKeyringSerial = 731337;
+
 struct FakeCall {
   long nr;
   long args[6];
@@ -60,6 +63,7 @@ class FakeKernel {
   std::vector<Rule> rules_;
   std::vector<FakeCall> calls_;
   std::vector<int> real_fds_;
+  std::vector<long> null_fds_;  // fds it handed out for "/dev/null"
   int next_fd_ = 100;
   int exec_exit_ = -1;
   std::uint64_t caps_ = ~std::uint64_t{0};

@@ -40,6 +40,22 @@ TEST(MountOptions, FlagsPropagationAndData) {
   EXPECT_EQ(parse_mount_options({"ro", "rw"}).flags, 0u);
 }
 
+// runc's recursive attributes: mount_setattr flags for every submount, not mount(2) flags of
+// the top; the last of a pair wins.
+TEST(MountOptions, RecursiveAttributes) {
+  ParsedOptions o =
+      parse_mount_options({"rbind", "rro", "rnosuid", "rnoexec", "rexec", "rnoatime"});
+  EXPECT_EQ(o.flags, 0u) << "rro is not the top's MS_RDONLY";
+  EXPECT_EQ(o.attr_set, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOATIME);
+  EXPECT_EQ(o.attr_clr, static_cast<std::uint64_t>(MOUNT_ATTR_NOEXEC));
+  ParsedOptions rw = parse_mount_options({"rro", "rrw"});
+  EXPECT_EQ(rw.attr_set, 0u);
+  EXPECT_EQ(rw.attr_clr, static_cast<std::uint64_t>(MOUNT_ATTR_RDONLY));
+  EXPECT_EQ(parse_mount_options({"rnosymfollow"}).attr_set,
+            static_cast<std::uint64_t>(MOUNT_ATTR_NOSYMFOLLOW));
+  EXPECT_TRUE(parse_mount_options({"rro"}).data.empty()) << "a known option, not filesystem data";
+}
+
 TEST(StateStore, RejectsBadIds) {
   EXPECT_NO_THROW(StateStore::validate_id("hello-7f3c_1.a+b"));
   for (const char* bad : {"", "a/b", "..", "a..b", ".", "a\nb", "a b", "a\x01"}) {

@@ -14,7 +14,7 @@ echo "cmdline:     $(cat /proc/cmdline)"
 # shellcheck source=/dev/null
 echo "os:          $(. /etc/os-release && echo "$PRETTY_NAME") (debian_version $(cat /etc/debian_version))"
 echo "cpus:        $(nproc), memory: $(free -m | awk '/^Mem:/ {print $2}') MiB"
-echo "lsm:         $(cat /sys/kernel/security/lsm)"
+echo "lsm:         $(cat /sys/kernel/security/lsm) ($(grep '^CONFIG_LSM=' "/boot/config-$(uname -r)"))"
 echo "apparmor:    enabled=$(cat /sys/module/apparmor/parameters/enabled 2>/dev/null)," \
   "$(aa-status 2>/dev/null | grep -E 'profiles are (loaded|in enforce mode)' | xargs)"
 echo "pid 1:       $(cat /proc/1/comm) ($(readlink /proc/1/exe)), $(systemctl --version | head -1)"
