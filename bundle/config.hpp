@@ -172,20 +172,82 @@ struct DeviceRule {
   std::string access = "rwm";
 };
 
+// blockIO.weightDevice[]: a per-device weight (v1 blkio.weight_device, v2 io.weight).
+struct BlkioWeightDevice {
+  std::int64_t major = 0;
+  std::int64_t minor = 0;
+  std::optional<std::uint16_t> weight;
+  std::optional<std::uint16_t> leaf_weight;
+};
+
+// blockIO.throttle*Device[]: a per-device rate (bytes or I/O operations per second).
+struct BlkioThrottle {
+  std::int64_t major = 0;
+  std::int64_t minor = 0;
+  std::uint64_t rate = 0;
+};
+
+// hugepageLimits[]: "2MB", "1GB", ... and the byte limit.
+struct HugepageLimit {
+  std::string page_size;
+  std::uint64_t limit = 0;
+};
+
+// network.priorities[]: an interface and its priority (net_prio.ifpriomap).
+struct NetPriority {
+  std::string name;
+  std::uint32_t priority = 0;
+};
+
 struct Resources {
   std::optional<std::int64_t> memory_limit;
   std::optional<std::int64_t> memory_reservation;
   std::optional<std::int64_t> memory_swap;
+  std::optional<std::int64_t> memory_kernel;  // no kernel-memory limit since Linux 6.x: a warning
+  std::optional<std::int64_t> memory_kernel_tcp;
+  std::optional<std::uint64_t> memory_swappiness;
+  std::optional<bool> disable_oom_killer;
+  std::optional<bool> memory_use_hierarchy;
+  std::optional<bool> memory_check_before_update;
   std::optional<std::int64_t> pids_limit;
   std::optional<std::uint64_t> cpu_shares;
   std::optional<std::int64_t> cpu_quota;
   std::optional<std::uint64_t> cpu_period;
+  std::optional<std::uint64_t> cpu_burst;
+  std::optional<std::int64_t> cpu_rt_runtime;
+  std::optional<std::uint64_t> cpu_rt_period;
+  std::optional<std::int64_t> cpu_idle;
   std::string cpuset_cpus;
   std::string cpuset_mems;
   std::optional<std::uint16_t> blkio_weight;
+  std::optional<std::uint16_t> blkio_leaf_weight;
+  std::vector<BlkioWeightDevice> blkio_weight_devices;
+  std::vector<BlkioThrottle> blkio_read_bps;
+  std::vector<BlkioThrottle> blkio_write_bps;
+  std::vector<BlkioThrottle> blkio_read_iops;
+  std::vector<BlkioThrottle> blkio_write_iops;
+  std::vector<HugepageLimit> hugepage_limits;
+  std::optional<std::uint32_t> net_class_id;
+  std::vector<NetPriority> net_priorities;
+  std::map<std::string, std::string> unified;  // cgroup v2 file -> value
   std::vector<DeviceRule> devices;
   nlohmann::json raw;  // null when absent
   bool empty() const { return raw.is_null() || raw.empty(); }
+  bool has_memory() const {
+    return memory_limit || memory_reservation || memory_swap || memory_kernel ||
+           memory_kernel_tcp || memory_swappiness || disable_oom_killer;
+  }
+  bool has_cpu() const {
+    return cpu_shares || cpu_quota || cpu_period || cpu_burst || cpu_rt_runtime || cpu_rt_period ||
+           cpu_idle;
+  }
+  bool has_cpuset() const { return !cpuset_cpus.empty() || !cpuset_mems.empty(); }
+  bool has_blkio() const {
+    return blkio_weight || blkio_leaf_weight || !blkio_weight_devices.empty() ||
+           !blkio_read_bps.empty() || !blkio_write_bps.empty() || !blkio_read_iops.empty() ||
+           !blkio_write_iops.empty();
+  }
+  bool has_network() const { return net_class_id || !net_priorities.empty(); }
 };
 
 struct Linux {

@@ -21,12 +21,15 @@ void parse_memory(const json& v, const Path& p, Resources& r) {
   r.memory_limit = memory_value(v, "limit", p);
   r.memory_reservation = memory_value(v, "reservation", p);
   r.memory_swap = memory_value(v, "swap", p);
-  memory_value(v, "kernel", p);
-  memory_value(v, "kernelTCP", p);
-  if (auto s = opt_u64(v, "swappiness", p); s && *s > 100) {
+  r.memory_kernel = memory_value(v, "kernel", p);
+  r.memory_kernel_tcp = memory_value(v, "kernelTCP", p);
+  r.memory_swappiness = opt_u64(v, "swappiness", p);
+  if (r.memory_swappiness && *r.memory_swappiness > 100) {
     fail(p / "swappiness", "out of range: must be 0..100");
   }
-  opt_bool(v, "disableOOMKiller", p);
+  r.disable_oom_killer = opt_bool(v, "disableOOMKiller", p);
+  r.memory_use_hierarchy = opt_bool(v, "useHierarchy", p);
+  r.memory_check_before_update = opt_bool(v, "checkBeforeUpdate", p);
   if (r.memory_limit && r.memory_swap && *r.memory_limit > 0 && *r.memory_swap > 0 &&
       *r.memory_swap < *r.memory_limit) {
     fail(p / "swap", "must not be lower than memory.limit (swap counts memory plus swap)");
@@ -47,8 +50,14 @@ void parse_cpu(const json& v, const Path& p, Resources& r) {
   if (r.cpu_period && (*r.cpu_period < 1000 || *r.cpu_period > 1000000)) {
     fail(p / "period", "out of range: must be 1000..1000000 microseconds");
   }
-  opt_i64(v, "realtimeRuntime", p);
-  opt_u64(v, "realtimePeriod", p);
+  r.cpu_burst = opt_u64(v, "burst", p);
+  r.cpu_rt_runtime = opt_i64(v, "realtimeRuntime", p);
+  if (r.cpu_rt_runtime && *r.cpu_rt_runtime < -1) {
+    fail(p / "realtimeRuntime", "out of range: must be -1 (unlimited) or microseconds");
+  }
+  r.cpu_rt_period = opt_u64(v, "realtimePeriod", p);
+  r.cpu_idle = opt_i64(v, "idle", p);
+  if (r.cpu_idle && *r.cpu_idle != 0 && *r.cpu_idle != 1) fail(p / "idle", "must be 0 or 1");
   r.cpuset_cpus = opt_string(v, "cpus", p).value_or("");
   r.cpuset_mems = opt_string(v, "mems", p).value_or("");
   for (char c : r.cpuset_cpus + r.cpuset_mems) {
@@ -76,11 +85,102 @@ void parse_devices(const json& v, const Path& p, Resources& r) {
     rule.minor = opt_i64(v[i], "minor", dp);
     if (rule.major && *rule.major < -1) fail(dp / "major", "out of range");
     if (rule.minor && *rule.minor < -1) fail(dp / "minor", "out of range");
-    rule.access = opt_string(v[i], "access", dp).value_or("rwm");
-    if (rule.access.empty() || rule.access.find_first_not_of("rwm") != std::string::npos) {
+    std::string access = opt_string(v[i], "access", dp).value_or("rwm");
+    // runc keeps the letters r, w and m and ignores the rest; its own tests write "rwa". nyx
+    // takes "a" the same way and refuses any other letter (a typo would widen or narrow a rule).
+    if (access.empty() || access.find_first_not_of("rwma") != std::string::npos) {
       fail(dp / "access", "expected a combination of r, w and m");
     }
+    rule.access.clear();
+    for (char c : std::string_view("rwm")) {
+      if (access.find(c) != std::string::npos) rule.access += c;
+    }
     r.devices.push_back(rule);
+  }
+}
+
+template <class T>
+T required(std::optional<T> v, const Path& p) {
+  if (!v) fail(p, "missing required field");
+  return *v;
+}
+
+std::uint16_t blkio_weight(const json& obj, std::string_view key, const Path& p,
+                           std::optional<std::uint16_t>& out) {
+  if (auto w = opt_u32(obj, key, p)) {
+    if (*w != 0 && (*w < 10 || *w > 1000)) fail(p / key, "out of range: must be 10..1000");
+    out = static_cast<std::uint16_t>(*w);
+  }
+  return out.value_or(0);
+}
+
+void device_numbers(const json& obj, const Path& p, std::int64_t& major, std::int64_t& minor) {
+  major = required(opt_i64(obj, "major", p), p / "major");
+  minor = required(opt_i64(obj, "minor", p), p / "minor");
+  if (major < 0) fail(p / "major", "out of range");
+  if (minor < 0) fail(p / "minor", "out of range");
+}
+
+std::vector<BlkioThrottle> throttles(const json& b, std::string_view key, const Path& bp) {
+  std::vector<BlkioThrottle> out;
+  const json* list = member(b, key);
+  if (list == nullptr) return out;
+  Path lp = bp / key;
+  if (!list->is_array()) fail(lp, "expected array");
+  for (std::size_t i = 0; i < list->size(); ++i) {
+    Path ip = lp[i];
+    expect_object((*list)[i], ip);
+    BlkioThrottle t;
+    device_numbers((*list)[i], ip, t.major, t.minor);
+    t.rate = required(opt_u64((*list)[i], "rate", ip), ip / "rate");
+    out.push_back(t);
+  }
+  return out;
+}
+
+void parse_blkio(const json& b, const Path& bp, Resources& r) {
+  expect_object(b, bp);
+  blkio_weight(b, "weight", bp, r.blkio_weight);
+  blkio_weight(b, "leafWeight", bp, r.blkio_leaf_weight);
+  if (const json* list = member(b, "weightDevice")) {
+    Path lp = bp / "weightDevice";
+    if (!list->is_array()) fail(lp, "expected array");
+    for (std::size_t i = 0; i < list->size(); ++i) {
+      Path ip = lp[i];
+      expect_object((*list)[i], ip);
+      BlkioWeightDevice d;
+      device_numbers((*list)[i], ip, d.major, d.minor);
+      blkio_weight((*list)[i], "weight", ip, d.weight);
+      blkio_weight((*list)[i], "leafWeight", ip, d.leaf_weight);
+      r.blkio_weight_devices.push_back(d);
+    }
+  }
+  r.blkio_read_bps = throttles(b, "throttleReadBpsDevice", bp);
+  r.blkio_write_bps = throttles(b, "throttleWriteBpsDevice", bp);
+  r.blkio_read_iops = throttles(b, "throttleReadIOPSDevice", bp);
+  r.blkio_write_iops = throttles(b, "throttleWriteIOPSDevice", bp);
+}
+
+// "2MB", "1GB", "64KB": a power of two with a unit, as the kernel names its hugetlb files.
+void parse_hugepages(const json& v, const Path& p, Resources& r) {
+  if (!v.is_array()) fail(p, "expected array");
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    Path ip = p[i];
+    expect_object(v[i], ip);
+    HugepageLimit h;
+    h.page_size = required(opt_string(v[i], "pageSize", ip), ip / "pageSize");
+    h.limit = required(opt_u64(v[i], "limit", ip), ip / "limit");
+    std::size_t digits = h.page_size.find_first_not_of("0123456789");
+    std::string unit = digits == std::string::npos ? "" : h.page_size.substr(digits);
+    std::uint64_t n = digits == 0 || digits == std::string::npos
+                          ? 0
+                          : std::strtoull(h.page_size.substr(0, digits).c_str(), nullptr, 10);
+    bool unit_ok = unit == "KB" || unit == "MB" || unit == "GB" || unit == "TB" || unit == "PB";
+    if (!unit_ok || n == 0 || (n & (n - 1)) != 0 || digits > 6) {
+      fail(ip / "pageSize", "invalid huge page size \"" + h.page_size +
+                                "\" (expected a power of two with a unit: 2MB, 1GB)");
+    }
+    r.hugepage_limits.push_back(h);
   }
 }
 
@@ -98,12 +198,26 @@ Resources parse_resources(const json& v, const Path& p) {
     r.pids_limit = opt_i64(*pids, "limit", pp);
     if (r.pids_limit && *r.pids_limit < -1) fail(pp / "limit", "out of range");
   }
-  if (const json* b = member(v, "blockIO")) {
-    Path bp = p / "blockIO";
-    expect_object(*b, bp);
-    if (auto w = opt_u32(*b, "weight", bp)) {
-      if (*w != 0 && (*w < 10 || *w > 1000)) fail(bp / "weight", "out of range: must be 10..1000");
-      r.blkio_weight = static_cast<std::uint16_t>(*w);
+  if (const json* b = member(v, "blockIO")) parse_blkio(*b, p / "blockIO", r);
+  if (const json* h = member(v, "hugepageLimits")) parse_hugepages(*h, p / "hugepageLimits", r);
+  if (const json* n = member(v, "network")) {
+    Path np = p / "network";
+    expect_object(*n, np);
+    r.net_class_id = opt_u32(*n, "classID", np);
+    if (const json* prios = member(*n, "priorities")) {
+      Path pp = np / "priorities";
+      if (!prios->is_array()) fail(pp, "expected array");
+      for (std::size_t i = 0; i < prios->size(); ++i) {
+        Path ip = pp[i];
+        expect_object((*prios)[i], ip);
+        NetPriority prio;
+        prio.name = required(opt_string((*prios)[i], "name", ip), ip / "name");
+        if (prio.name.empty() || prio.name.find_first_of(" \n/") != std::string::npos) {
+          fail(ip / "name", "expected an interface name");
+        }
+        prio.priority = required(opt_u32((*prios)[i], "priority", ip), ip / "priority");
+        r.net_priorities.push_back(prio);
+      }
     }
   }
   if (const json* d = member(v, "devices")) parse_devices(*d, p / "devices", r);
@@ -114,7 +228,7 @@ Resources parse_resources(const json& v, const Path& p) {
       if (key.find('/') != std::string::npos || key.find("..") != std::string::npos) {
         fail(up / key, "invalid cgroup file name");
       }
-      as_string(value, up / key);
+      r.unified[key] = as_string(value, up / key);
     }
   }
   return r;

@@ -54,6 +54,10 @@ bool as_bool(const json& v, const Path& p) {
 
 std::uint64_t as_u64(const json& v, const Path& p) {
   if (v.is_number_unsigned()) return v.get<std::uint64_t>();
+  // A document built in code (update's flags) holds non-negative values as signed integers.
+  if (v.is_number_integer() && v.get<std::int64_t>() >= 0) {
+    return static_cast<std::uint64_t>(v.get<std::int64_t>());
+  }
   if (v.is_number_integer()) fail(p, "out of range: must not be negative");
   if (v.is_number_float()) fail(p, "expected integer, got " + v.dump());
   fail(p, "expected integer");

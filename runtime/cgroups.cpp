@@ -1,5 +1,6 @@
 #include "runtime/cgroups.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <poll.h>
@@ -11,21 +12,27 @@
 #include <cerrno>
 #include <chrono>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "base/error.hpp"
+#include "runtime/cgroups_internal.hpp"
 #include "runtime/primitives/cgroups.hpp"
+#include "runtime/systemd_cgroup.hpp"
 
 namespace nyx {
 
+using namespace cgroup;
+
 namespace {
 
-constexpr const char* kCgroupRoot = "/sys/fs/cgroup";
+constexpr const char* kDefaultParent = "/nyx-runtime";
 
+// One line of /proc/self/cgroup: "4:memory:/path".
 struct Hierarchy {
-  std::string controllers;  // from /proc/self/cgroup
-  std::string own_path;     // our own cgroup in it
+  std::string controllers;
+  std::string own_path;
 };
 
 std::vector<Hierarchy> read_self_cgroups() {
@@ -41,261 +48,355 @@ std::vector<Hierarchy> read_self_cgroups() {
   return out;
 }
 
+// A cgroup mount from /proc/self/mountinfo.
+struct CgroupMount {
+  std::string point;
+  std::string root;  // the hierarchy's directory mounted there ("/" normally)
+  bool v2 = false;
+  std::string options;  // v1 super options: "rw,cpu,cpuacct"
+};
+
+std::string unescape_mount(const std::string& s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '\\' && i + 3 < s.size()) {
+      out += static_cast<char>(std::stoi(s.substr(i + 1, 3), nullptr, 8));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+std::vector<CgroupMount> read_cgroup_mounts() {
+  std::vector<CgroupMount> out;
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream ss(line);
+    std::vector<std::string> f;
+    std::string w;
+    while (ss >> w)
+      f.push_back(w);
+    std::size_t dash = 0;
+    for (std::size_t i = 6; i < f.size(); ++i) {
+      if (f[i] == "-") {
+        dash = i;
+        break;
+      }
+    }
+    if (dash == 0 || dash + 1 >= f.size()) continue;
+    const std::string& type = f[dash + 1];
+    if (type != "cgroup" && type != "cgroup2") continue;
+    out.push_back({unescape_mount(f[4]), unescape_mount(f[3]), type == "cgroup2",
+                   dash + 3 < f.size() ? f[dash + 3] : ""});
+  }
+  return out;
+}
+
+// The mount of a v1 hierarchy: the one whose super options name all of its controllers.
+const CgroupMount* v1_mount_of(const std::vector<CgroupMount>& mounts,
+                               const std::string& controllers) {
+  for (const auto& m : mounts) {
+    if (m.v2) continue;
+    bool all = true;
+    std::stringstream ss(controllers);
+    std::string c;
+    while (std::getline(ss, c, ','))
+      all = all && has_controller(m.options, c);
+    if (all) return &m;
+  }
+  return nullptr;
+}
+
+// The directory of `rel` (a path in the hierarchy) under a mount of it.
+std::optional<std::string> dir_under(const CgroupMount& m, const std::string& rel) {
+  if (m.root == "/") return m.point + (rel == "/" ? "" : rel);
+  if (rel == m.root) return m.point;
+  if (rel.rfind(m.root + "/", 0) == 0) return m.point + rel.substr(m.root.size());
+  return std::nullopt;
+}
+
 bool is_fs(const std::string& path, long magic) {
   struct statfs st {};
   return ::statfs(path.c_str(), &st) == 0 && static_cast<long>(st.f_type) == magic;
 }
 
-// Where a v1 hierarchy is mounted: /sys/fs/cgroup/<controllers>, named ones without "name=".
-std::string v1_mount(const std::string& controllers) {
-  std::string dir = controllers;
-  if (dir.rfind("name=", 0) == 0) dir = dir.substr(5);
-  return std::string(kCgroupRoot) + "/" + dir;
-}
-
-bool has_controller(const std::string& list, std::string_view name) {
-  std::stringstream ss(list);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (item == name) return true;
+std::string normalize(const std::string& path) {
+  std::string out;
+  std::stringstream ss(path);
+  std::string part;
+  while (std::getline(ss, part, '/')) {
+    if (part.empty() || part == ".") continue;
+    out += "/" + part;
   }
-  return false;
-}
-
-// The v1 controllers the resources need.
-std::vector<std::string> needed_controllers(const Resources& r) {
-  std::vector<std::string> out;
-  if (r.memory_limit || r.memory_reservation || r.memory_swap) out.emplace_back("memory");
-  if (r.pids_limit) out.emplace_back("pids");
-  if (r.cpu_shares || r.cpu_quota || r.cpu_period) out.emplace_back("cpu");
-  if (!r.cpuset_cpus.empty() || !r.cpuset_mems.empty()) out.emplace_back("cpuset");
-  if (r.blkio_weight) out.emplace_back("blkio");
-  if (!r.devices.empty()) out.emplace_back("devices");
-  return out;
+  return out.empty() ? "/" : out;
 }
 
 std::string container_path(const std::string& cgroups_path, const std::string& own,
                            const std::string& id) {
-  if (cgroups_path.empty()) return "/nyx-runtime/" + id;
-  if (cgroups_path[0] == '/') return cgroups_path;
-  return (own == "/" ? "" : own) + "/" + cgroups_path;
+  if (cgroups_path.empty()) return std::string(kDefaultParent) + "/" + id;
+  if (cgroups_path[0] == '/') return normalize(cgroups_path);
+  return normalize((own == "/" ? "" : own) + "/" + cgroups_path);
 }
 
-int write_file(const std::string& path, std::string_view value) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return errno;
-  int err = 0;
-  if (::write(fd, value.data(), value.size()) < 0) err = errno;
-  ::close(fd);
-  return err;
+bool is_dir(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == ' '))
-    s.pop_back();
-  return s;
-}
-
-// mkdir -p; a v1 cpuset level needs cpus and mems before anything can join below it.
-int make_dirs(const std::string& mount, const std::string& rel, bool cpuset, bool& existed) {
-  std::string path = mount;
-  std::stringstream ss(rel);
+// The highest level of `path` below `mount` that does not exist yet ("" when it exists).
+std::string first_missing(const std::string& mount, const std::string& path) {
+  std::string cur = mount;
+  std::stringstream ss(path.substr(mount.size()));
   std::string part;
-  existed = true;
   while (std::getline(ss, part, '/')) {
     if (part.empty()) continue;
-    std::string parent = path;
-    path += "/" + part;
-    if (::mkdir(path.c_str(), 0755) == 0) {
-      existed = false;
+    cur += "/" + part;
+    if (!is_dir(cur)) return cur;
+  }
+  return {};
+}
+
+std::vector<pid_t> procs_of(const std::string& dir) {
+  std::vector<pid_t> out;
+  std::ifstream in(dir + "/cgroup.procs");
+  pid_t pid = 0;
+  while (in >> pid)
+    out.push_back(pid);
+  return out;
+}
+
+std::vector<std::string> subdirs(const std::string& dir) {
+  std::vector<std::string> out;
+  DIR* d = ::opendir(dir.c_str());
+  if (d == nullptr) return out;
+  while (dirent* e = ::readdir(d)) {
+    std::string n = e->d_name;
+    if (n == "." || n == ".." || e->d_type != DT_DIR) continue;
+    out.push_back(dir + "/" + n);
+  }
+  ::closedir(d);
+  return out;
+}
+
+// Every process in the cgroup and below it.
+std::size_t procs_below(const std::string& dir) {
+  std::size_t n = procs_of(dir).size();
+  for (const auto& s : subdirs(dir))
+    n += procs_below(s);
+  return n;
+}
+
+// rmdir, waiting (cgroup.events on v2, short retries on v1) for tasks that were just killed and
+// leave their cgroup when their parent reaps them.
+void remove_dir(const std::string& path, bool v2) {
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    if (::rmdir(path.c_str()) == 0 || errno == ENOENT) return;
+    if (errno != EBUSY) return;
+    if (v2) {
+      int fd = ::open((path + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd >= 0) {
+        pollfd pfd{fd, POLLPRI, 0};
+        char buf[256];
+        [[maybe_unused]] ssize_t n = ::read(fd, buf, sizeof buf);
+        ::poll(&pfd, 1, 10);
+        ::close(fd);
+        continue;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(attempt < 20 ? 1 : 10));
+  }
+}
+
+// The directory and what the container made below it, deepest first.
+void remove_tree(const std::string& path, bool v2) {
+  for (const auto& s : subdirs(path))
+    remove_tree(s, v2);
+  remove_dir(path, v2);
+}
+
+// mkdir -p, each v1 cpuset level given cpus and mems from its nearest ancestor before anything
+// can join below it (an empty cpuset refuses tasks, and must never leave the container in the
+// root cpuset). A level that vanishes meanwhile (another container's delete) is made again.
+int make_dirs(const CgroupDir& d, bool cpuset) {
+  for (int attempt = 0;; ++attempt) {
+    std::string path = d.mount;
+    std::stringstream ss(d.path.substr(d.mount.size()));
+    std::string part;
+    int err = 0;
+    while (std::getline(ss, part, '/')) {
+      if (part.empty()) continue;
+      std::string parent = path;
+      path += "/" + part;
+      if (::mkdir(path.c_str(), 0755) != 0 && errno != EEXIST) {
+        err = errno;
+        break;
+      }
       if (cpuset) {
         for (const char* f : {"cpuset.cpus", "cpuset.mems"}) {
-          if (read_file(path + "/" + f).empty())
-            write_file(path + "/" + f, read_file(parent + "/" + f));
+          if (read_file(path + "/" + f).value_or("").empty())
+            write_file(path + "/" + f, read_file(parent + "/" + f).value_or(""));
         }
       }
-    } else if (errno != EEXIST) {
-      return errno;
-    } else {
-      existed = true;
     }
-  }
-  return 0;
-}
-
-// Writes one resource file; a failure becomes an event of the cgroups primitive.
-struct Writer {
-  std::vector<ParentEvent>& out;
-  void operator()(const std::string& dir, const char* file, const std::string& value) const {
-    int err = write_file(dir + "/" + file, value);
-    if (err != 0) out.push_back(cgroup_event(err, kCgroupWrite, file));
-  }
-};
-
-std::string device_rule(const DeviceRule& d) {
-  auto num = [](const std::optional<std::int64_t>& v) {
-    return !v || *v < 0 ? std::string("*") : std::to_string(*v);
-  };
-  if (d.type == 'a' && !d.major && !d.minor) return std::string("a *:* ") + d.access;
-  return std::string(1, d.type) + " " + num(d.major) + ":" + num(d.minor) + " " + d.access;
-}
-
-void apply_v1(const CgroupDir& dir, const Resources& r, const Writer& w) {
-  const std::string& p = dir.path;
-  const std::string& c = dir.controllers;
-  if (has_controller(c, "memory")) {
-    if (r.memory_limit) w(p, "memory.limit_in_bytes", std::to_string(*r.memory_limit));
-    if (r.memory_reservation)
-      w(p, "memory.soft_limit_in_bytes", std::to_string(*r.memory_reservation));
-    if (r.memory_swap) w(p, "memory.memsw.limit_in_bytes", std::to_string(*r.memory_swap));
-  }
-  if (has_controller(c, "pids") && r.pids_limit) {
-    w(p, "pids.max", *r.pids_limit <= 0 ? "max" : std::to_string(*r.pids_limit));
-  }
-  if (has_controller(c, "cpu")) {
-    if (r.cpu_shares) w(p, "cpu.shares", std::to_string(*r.cpu_shares));
-    if (r.cpu_period) w(p, "cpu.cfs_period_us", std::to_string(*r.cpu_period));
-    if (r.cpu_quota) w(p, "cpu.cfs_quota_us", std::to_string(*r.cpu_quota));
-  }
-  if (has_controller(c, "cpuset")) {
-    if (!r.cpuset_cpus.empty()) w(p, "cpuset.cpus", r.cpuset_cpus);
-    if (!r.cpuset_mems.empty()) w(p, "cpuset.mems", r.cpuset_mems);
-  }
-  if (has_controller(c, "blkio") && r.blkio_weight) {
-    const char* file =
-        ::access((p + "/blkio.weight").c_str(), F_OK) == 0 ? "blkio.weight" : "blkio.bfq.weight";
-    w(p, file, std::to_string(*r.blkio_weight));
-  }
-  if (has_controller(c, "devices") && !r.devices.empty()) {
-    for (const DeviceRule& d : r.devices) {
-      w(p, d.allow ? "devices.allow" : "devices.deny", device_rule(d));
-    }
-    // The nodes every container gets in its /dev stay usable, as with runc and crun.
-    for (const char* rule :
-         {"c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
-          "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm"}) {
-      w(p, "devices.allow", rule);
-    }
+    if (err != ENOENT || attempt >= 3) return err;
   }
 }
 
-void apply_v2(const CgroupDir& dir, const Resources& r, const Writer& w) {
-  const std::string& p = dir.path;
-  auto max_or = [](std::int64_t v) { return v < 0 ? std::string("max") : std::to_string(v); };
-  if (r.memory_limit) w(p, "memory.max", max_or(*r.memory_limit));
-  if (r.memory_reservation) w(p, "memory.low", max_or(*r.memory_reservation));
-  if (r.memory_swap) {
-    // v1 semantics (memory + swap) converted to v2's swap-only limit.
-    std::int64_t swap = *r.memory_swap;
-    if (swap > 0 && r.memory_limit && *r.memory_limit > 0) swap -= *r.memory_limit;
-    w(p, "memory.swap.max", max_or(swap));
-  }
-  if (r.pids_limit) w(p, "pids.max", *r.pids_limit <= 0 ? "max" : std::to_string(*r.pids_limit));
-  if (r.cpu_shares) w(p, "cpu.weight", std::to_string(1 + ((*r.cpu_shares - 2) * 9999) / 262142));
-  if (r.cpu_quota || r.cpu_period) {
-    std::string quota = r.cpu_quota && *r.cpu_quota > 0 ? std::to_string(*r.cpu_quota) : "max";
-    w(p, "cpu.max", quota + " " + std::to_string(r.cpu_period.value_or(100000)));
-  }
-  if (!r.cpuset_cpus.empty()) w(p, "cpuset.cpus", r.cpuset_cpus);
-  if (!r.cpuset_mems.empty()) w(p, "cpuset.mems", r.cpuset_mems);
-  if (r.blkio_weight) w(p, "io.weight", std::to_string(*r.blkio_weight));
-  if (!r.devices.empty()) {
-    // Device rules on cgroup v2 need an eBPF program, which nyx does not generate.
-    w.out.push_back(cgroup_event(EOPNOTSUPP, kCgroupWrite, "devices"));
-  }
-  if (r.raw.is_object()) {
-    if (const auto it = r.raw.find("unified"); it != r.raw.end() && it->is_object()) {
-      for (const auto& [key, value] : it->items())
-        w(p, key.c_str(), value.get<std::string>());
-    }
-  }
-}
-
-// Pure cgroup v2: controllers must be enabled in every ancestor's cgroup.subtree_control.
-void enable_v2_controllers(const std::string& mount, const std::string& rel, const Resources& r) {
-  std::string ctl;
-  if (r.memory_limit || r.memory_reservation || r.memory_swap) ctl += " +memory";
-  if (r.pids_limit) ctl += " +pids";
-  if (r.cpu_shares || r.cpu_quota || r.cpu_period) ctl += " +cpu";
-  if (!r.cpuset_cpus.empty() || !r.cpuset_mems.empty()) ctl += " +cpuset";
-  if (r.blkio_weight) ctl += " +io";
-  if (ctl.empty()) return;
-  std::string path = mount;
-  std::stringstream ss(rel);
+// Pure v2: the controllers a level's children may use are those in its subtree_control, for
+// every level above the container's cgroup (which holds processes, so never its own).
+void enable_controllers(const std::string& mount, const std::string& leaf,
+                        const std::vector<std::string>& wanted, bool all_available) {
+  std::vector<std::string> levels{mount};
+  std::string cur = mount;
+  std::stringstream ss(leaf.substr(mount.size()));
   std::string part;
-  std::vector<std::string> levels{path};
   while (std::getline(ss, part, '/')) {
     if (part.empty()) continue;
-    path += "/" + part;
-    levels.push_back(path);
+    cur += "/" + part;
+    levels.push_back(cur);
   }
-  levels.pop_back();  // not in the leaf: it holds the processes
-  for (const auto& level : levels)
-    write_file(level + "/cgroup.subtree_control", ctl.substr(1));
+  levels.pop_back();
+  for (const auto& level : levels) {
+    auto available = words(read_file(level + "/cgroup.controllers").value_or(""));
+    auto enabled = words(read_file(level + "/cgroup.subtree_control").value_or(""));
+    std::string add;
+    for (const auto& c : available) {
+      bool want = all_available;
+      for (const auto& w : wanted)
+        want = want || w == c;
+      bool on = false;
+      for (const auto& e : enabled)
+        on = on || e == c;
+      if (want && !on) add += (add.empty() ? "+" : " +") + c;
+    }
+    if (add.empty()) continue;
+    // All at once, then one by one: one that cannot be enabled must not stop the others.
+    if (write_file(level + "/cgroup.subtree_control", add) != 0) {
+      for (const auto& c : words(add))
+        write_file(level + "/cgroup.subtree_control", c);
+    }
+  }
 }
 
-// On a hybrid host the unified hierarchy has no controllers: it only tracks, freezes and kills.
-void apply(const CgroupDir& d, const Resources& res, const Writer& w) {
-  if (!d.v2) {
-    apply_v1(d, res, w);
-  } else if (d.mount == kCgroupRoot) {
-    apply_v2(d, res, w);
+bool dir_frozen(const CgroupDir& d) {
+  if (d.v2) {
+    std::string events = read_file(d.path + "/cgroup.events").value_or("");
+    return events.find("frozen 1") != std::string::npos;
   }
+  if (has_controller(d.controllers, "freezer")) {
+    std::string s = read_file(d.path + "/freezer.state").value_or("");
+    return s == "FROZEN" || s == "FREEZING";
+  }
+  return false;
+}
+
+void thaw_dir(const CgroupDir& d) {
+  write_file(d.path + (d.v2 ? "/cgroup.freeze" : "/freezer.state"), d.v2 ? "0" : "THAWED");
+}
+
+nlohmann::json info_event_note(const Cgroups& cg, const std::set<std::string>& applied) {
+  nlohmann::json controllers = nlohmann::json::array();
+  for (const auto& c : applied)
+    controllers.push_back(c);
+  std::string path;
+  for (const auto& d : cg.dirs()) {
+    if (path.empty() || d.v2) path = d.path.substr(d.mount.size());
+  }
+  nlohmann::json j = {{"version", cg.version()},
+                      {"driver", cg.systemd() ? "systemd" : "cgroupfs"},
+                      {"path", path},
+                      {"controllers", controllers}};
+  if (cg.systemd()) j["unit"] = cg.unit();
+  return j;
 }
 
 }  // namespace
 
-Cgroups Cgroups::plan(const Config& cfg, const std::string& id) {
-  Cgroups cg;
-  const Resources& res = cfg.linux.resources;
-  bool engine = !cfg.linux.cgroups_path.empty();
-  std::vector<std::string> needed = needed_controllers(res);
-  bool pure_v2 = is_fs(kCgroupRoot, CGROUP2_SUPER_MAGIC);
-  for (const Hierarchy& h : read_self_cgroups()) {
-    std::string rel = container_path(cfg.linux.cgroups_path, h.own_path, id);
-    if (h.controllers.empty()) {
-      std::string mount = pure_v2 ? kCgroupRoot : std::string(kCgroupRoot) + "/unified";
-      if (!pure_v2 && !is_fs(mount, CGROUP2_SUPER_MAGIC)) continue;
-      cg.dirs_.push_back({"", mount, mount + rel, true, false});
-      continue;
-    }
-    if (pure_v2) continue;
-    bool want = engine;
-    for (const auto& n : needed)
-      want = want || has_controller(h.controllers, n);
-    std::string mount = v1_mount(h.controllers);
-    if (!want || ::access(mount.c_str(), F_OK) != 0) continue;
-    cg.dirs_.push_back({h.controllers, mount, mount + rel, false, false});
+std::string Cgroups::version() const {
+  bool v1 = false, v2 = false;
+  for (const auto& d : dirs_) {
+    v1 = v1 || !d.v2;
+    v2 = v2 || d.v2;
   }
-  // Pure v1: the freezer hierarchy tracks the container's processes and pauses them.
-  bool has_v2 = false;
-  for (const auto& d : cg.dirs_)
-    has_v2 = has_v2 || d.v2;
-  if (!has_v2 && !engine) {
-    for (const Hierarchy& h : read_self_cgroups()) {
-      bool have = false;
-      for (const auto& d : cg.dirs_)
-        have = have || d.controllers == h.controllers;
-      if (has_controller(h.controllers, "freezer") && !have) {
-        std::string mount = v1_mount(h.controllers);
-        cg.dirs_.push_back({h.controllers, mount,
-                            mount + container_path(cfg.linux.cgroups_path, h.own_path, id), false,
-                            false});
+  return v1 && v2 ? "hybrid" : v2 ? "v2" : "v1";
+}
+
+Cgroups Cgroups::plan(const Config& cfg, const std::string& id, const CgroupOptions& opts) {
+  Cgroups cg;
+  const std::string& cgroups_path = cfg.linux.cgroups_path;
+  std::string systemd_path;
+  if (opts.systemd) {
+    SystemdPath sp = parse_systemd_path(cgroups_path, id);
+    cg.unit_ = sp.unit;
+    cg.slice_ = sp.slice;
+    systemd_path = sp.cgroup;
+  }
+  bool pure_v2 = is_fs(kRoot, CGROUP2_SUPER_MAGIC);
+  std::vector<CgroupMount> mounts = read_cgroup_mounts();
+  for (const Hierarchy& h : read_self_cgroups()) {
+    std::string rel = opts.systemd ? systemd_path : container_path(cgroups_path, h.own_path, id);
+    const CgroupMount* m = nullptr;
+    if (h.controllers.empty()) {
+      for (const auto& cm : mounts) {
+        if (cm.v2 && (!pure_v2 || cm.point == kRoot)) {
+          m = &cm;
+          break;
+        }
       }
+    } else if (!pure_v2) {
+      // Every v1 hierarchy (runc's layout): `update` can change any controller later, and the
+      // container's /sys/fs/cgroup shows them all. Named ones other than systemd's are not ours.
+      if (h.controllers.rfind("name=", 0) == 0 && h.controllers != "name=systemd") continue;
+      m = v1_mount_of(mounts, h.controllers);
+    }
+    if (m == nullptr) continue;
+    std::optional<std::string> path = dir_under(*m, rel);
+    if (!path) continue;
+    CgroupDir d{h.controllers, m->point, *path, m->v2, false, {}};
+    cg.dirs_.push_back(std::move(d));
+  }
+  cg.default_path_ = cgroups_path.empty() && !opts.systemd;
+  for (auto& d : cg.dirs_) {
+    d.made_from = first_missing(d.mount, d.path);
+    d.preexisting = d.made_from.empty();
+    // The default path is ID's own: a leftover there is removed at create (claim_leftovers) and
+    // made again. nyx's shared parent stays: other containers are made below it concurrently.
+    if (cg.default_path_) {
+      d.made_from = d.mount + kDefaultParent + "/" + id;
+      d.preexisting = false;
+    }
+    // systemd makes and removes the scope's cgroup, never its slices: nyx removes nothing above.
+    if (opts.systemd) {
+      d.made_from = d.path;
+      d.preexisting = false;
     }
   }
   return cg;
 }
 
 Cgroups Cgroups::default_everywhere(const std::string& id) {
-  // An explicit cgroupsPath selects every hierarchy; this one is the default path.
-  Config cfg;
-  cfg.linux.cgroups_path = container_path("", "/", id);
-  return plan(cfg, id);
+  Cgroups cg;
+  // Only for removal: every hierarchy's default directory, made by nyx.
+  bool pure_v2 = is_fs(kRoot, CGROUP2_SUPER_MAGIC);
+  std::vector<CgroupMount> mounts = read_cgroup_mounts();
+  for (const Hierarchy& h : read_self_cgroups()) {
+    const CgroupMount* m = nullptr;
+    if (h.controllers.empty()) {
+      for (const auto& cm : mounts) {
+        if (cm.v2 && (!pure_v2 || cm.point == kRoot)) m = &cm;
+      }
+    } else if (!pure_v2) {
+      m = v1_mount_of(mounts, h.controllers);
+    }
+    if (m == nullptr) continue;
+    auto path = dir_under(*m, std::string(kDefaultParent) + "/" + id);
+    if (!path) continue;
+    cg.dirs_.push_back({h.controllers, m->point, *path, m->v2, false, *path});
+  }
+  return cg;
 }
 
 Cgroups Cgroups::from_json(const nlohmann::json& j) {
@@ -306,11 +407,26 @@ Cgroups Cgroups::from_json(const nlohmann::json& j) {
     std::string path = d["path"].get<std::string>();
     std::string mount = d.value("mount", "");
     // Only ever operate below a cgroup mount: the state file may have been tampered with.
-    bool inside = mount.rfind(kCgroupRoot, 0) == 0 && path.rfind(mount + "/", 0) == 0 &&
-                  path.find("..") == std::string::npos;
-    if (!inside) continue;
-    cg.dirs_.push_back({d.value("controllers", ""), mount, path, d.value("v2", false),
-                        d.value("preexisting", false)});
+    auto inside = [&](const std::string& p) {
+      return mount.rfind(kRoot, 0) == 0 && p.rfind(mount + "/", 0) == 0 &&
+             p.find("..") == std::string::npos;
+    };
+    if (!inside(path)) continue;
+    bool preexisting = d.value("preexisting", false);
+    // Older records: a directory nyx made had no madeFrom; it was the path itself.
+    std::string made_from = d.value("madeFrom", preexisting ? "" : path);
+    if (!made_from.empty() && (!inside(made_from) || path.rfind(made_from, 0) != 0)) {
+      made_from = path;
+    }
+    cg.dirs_.push_back(
+        {d.value("controllers", ""), mount, path, d.value("v2", false), preexisting, made_from});
+    if (d.contains("unit") && d["unit"].is_string()) {
+      std::string unit = d["unit"].get<std::string>();
+      if (valid_unit_name(unit)) {
+        cg.unit_ = unit;
+        cg.unit_started_ = true;  // a record of a container: its scope was started
+      }
+    }
   }
   return cg;
 }
@@ -321,33 +437,149 @@ nlohmann::json Cgroups::to_json() const {
     nlohmann::json e = {
         {"controllers", d.controllers}, {"mount", d.mount}, {"path", d.path}, {"v2", d.v2}};
     if (d.preexisting) e["preexisting"] = true;
+    if (!d.made_from.empty()) e["madeFrom"] = d.made_from;
+    if (!unit_.empty()) e["unit"] = unit_;
     out.push_back(std::move(e));
   }
   return out;
 }
 
+void Cgroups::claim_leftovers() {
+  if (!default_path_) return;
+  for (auto& d : dirs_) {
+    if (!is_dir(d.path)) continue;
+    if (procs_below(d.path) != 0) {
+      // Another container's (the same ID under another --root): not ours to remove.
+      for (auto& o : dirs_) {
+        o.made_from.clear();
+        o.preexisting = true;
+      }
+      throw Error(d.path,
+                  "a cgroup of this container ID is in use by processes of another "
+                  "container");
+    }
+    if (dir_frozen(d)) thaw_dir(d);
+    remove_tree(d.path, d.v2);
+    if (is_dir(d.path)) throw_errno(d.path, "cannot remove the leftover cgroup");
+  }
+}
+
 std::vector<ParentEvent> Cgroups::create(const Resources& res) {
   std::vector<ParentEvent> out;
-  Writer w{out};
+  std::set<std::string> applied;
+  // A leftover of the default cgroup is ID's own (a killed create, a harness that killed the
+  // container instead of deleting it): removed when nothing runs in it, so that nothing of the
+  // old container (a cgroup.kill, a freeze, limits, sub-cgroups) reaches the new one.
+  claim_leftovers();
+  bool pure_v2 = version() == "v2";
+  if (!res.unified.empty() && !pure_v2) {
+    out.push_back(cgroup_event(EINVAL, kCgroupWrite,
+                               "unified (invalid configuration: cgroup v2 resources on a host "
+                               "whose controllers are on cgroup v1)"));
+  }
+  if (!pure_v2) {
+    // A setting whose hierarchy the host does not mount cannot be applied.
+    for (const auto& need : v1_controllers_needed(res)) {
+      bool have = false;
+      for (const auto& d : dirs_)
+        have = have || has_controller(d.controllers, need);
+      if (!have) {
+        out.push_back(cgroup_event(ENOENT, kCgroupWrite,
+                                   need + " (the host has no " + need + " cgroup hierarchy)"));
+      }
+    }
+  }
+  if (systemd()) return out;  // made by systemd after the clone (start_unit)
   for (CgroupDir& d : dirs_) {
-    std::string rel = d.path.substr(d.mount.size());
-    if (d.v2 && d.mount == kCgroupRoot) enable_v2_controllers(d.mount, rel, res);
-    bool existed = false;
-    int err = make_dirs(d.mount, rel, has_controller(d.controllers, "cpuset"), existed);
-    d.preexisting = existed;
+    int err = make_dirs(d, has_controller(d.controllers, "cpuset"));
     if (err != 0) {
       out.push_back(cgroup_event(err, kCgroupWrite, d.path));
       continue;
     }
-    apply(d, res, w);
+    // Every level exists now: each gives its children the controllers it has.
+    if (d.v2 && pure_v2) enable_controllers(d.mount, d.path, v2_controllers_needed(res), true);
   }
-  out.push_back(cgroup_event(0));
+  // The checks runc makes on a cgroup it joins, on every directory (a new one inherits a
+  // frozen parent's state).
+  std::size_t procs = 0;
+  for (const CgroupDir& d : dirs_) {
+    if (dir_frozen(d)) {
+      throw Error(d.path, "container's cgroup unexpectedly frozen: thaw it or use another one");
+    }
+    if (d.preexisting) procs = std::max(procs, procs_below(d.path));
+  }
+  if (procs != 0) {
+    out.push_back(cgroup_event(
+        0, kCgroupWarning,
+        "container's cgroup is not empty: " + std::to_string(procs) + " process(es) found"));
+  }
+  for (CgroupDir& d : dirs_) {
+    Writer w{out, applied, d.path};
+    if (!d.v2) {
+      apply_v1(d.controllers, res, w);
+    } else if (pure_v2) {
+      apply_v2(res, w);
+    }
+  }
+  out.push_back(cgroup_event(0, kCgroupInfo, info_event_note(*this, applied).dump()));
   return out;
 }
 
-UniqueFd Cgroups::unified_fd() const {
+std::vector<ParentEvent> Cgroups::start_unit(pid_t pid, const Resources& res) {
+  std::vector<ParentEvent> out;
+  std::set<std::string> applied;
+  std::string message;
+  int err = start_systemd_scope(unit_, slice_, pid, res, &message);
+  if (err != 0) {
+    out.push_back(cgroup_event(err, kCgroupWrite, "systemd unit " + unit_ + " (" + message + ")"));
+    return out;
+  }
+  unit_started_ = true;
+  // Where systemd put the process, in every hierarchy: that is the container's cgroup (a user
+  // manager's scope lies below user@UID.service).
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+  std::string line;
+  std::vector<CgroupMount> mounts = read_cgroup_mounts();
+  while (std::getline(in, line)) {
+    auto c1 = line.find(':');
+    auto c2 = line.find(':', c1 + 1);
+    if (c1 == std::string::npos || c2 == std::string::npos) continue;
+    std::string controllers = line.substr(c1 + 1, c2 - c1 - 1);
+    std::string rel = line.substr(c2 + 1);
+    for (CgroupDir& d : dirs_) {
+      if (d.controllers != controllers) continue;
+      for (const auto& m : mounts) {
+        if (m.point != d.mount) continue;
+        if (auto p = dir_under(m, rel)) d.path = *p;
+      }
+    }
+  }
+  bool pure_v2 = version() == "v2";
+  for (CgroupDir& d : dirs_) {
+    if (d.v2 && pure_v2) enable_controllers(d.mount, d.path, v2_controllers_needed(res), false);
+    d.preexisting = false;
+    d.made_from = d.path;
+    if (!is_dir(d.path)) {
+      out.push_back(cgroup_event(ENOENT, kCgroupWrite, d.path + " (not made by systemd)"));
+      continue;
+    }
+    Writer w{out, applied, d.path};
+    if (!d.v2) {
+      apply_v1(d.controllers, res, w);
+    } else if (pure_v2) {
+      apply_v2(res, w);
+    }
+  }
+  out.push_back(cgroup_event(0, kCgroupInfo, info_event_note(*this, applied).dump()));
+  return out;
+}
+
+UniqueFd Cgroups::clone_fd() const {
+  if (systemd() && !unit_started_) return {};
   for (const auto& d : dirs_) {
-    if (d.v2) return UniqueFd(::open(d.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (d.v2 && !d.preexisting) {
+      return UniqueFd(::open(d.path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    }
   }
   return {};
 }
@@ -364,93 +596,123 @@ int Cgroups::join(pid_t pid, bool skip_unified) const {
 }
 
 std::vector<pid_t> Cgroups::pids() const {
-  std::vector<pid_t> out;
+  // The unified hierarchy or the freezer's tracks every process; any other in their absence.
+  const CgroupDir* best = nullptr;
   for (const auto& d : dirs_) {
-    std::ifstream in(d.path + "/cgroup.procs");
-    if (!in) continue;
-    pid_t pid = 0;
-    while (in >> pid)
-      out.push_back(pid);
-    return out;
+    if (d.v2 || has_controller(d.controllers, "freezer")) {
+      best = &d;
+      if (d.v2) break;
+    }
   }
-  return out;
+  if (best == nullptr && !dirs_.empty()) best = &dirs_.front();
+  return best == nullptr ? std::vector<pid_t>{} : procs_of(best->path);
 }
 
 void Cgroups::kill_all(int sig) const {
   if (sig == SIGKILL) {
     for (const auto& d : dirs_) {
-      if (d.v2 && write_file(d.path + "/cgroup.kill", "1") == 0) return;
+      if (d.v2 && !d.preexisting && write_file(d.path + "/cgroup.kill", "1") == 0) return;
     }
   }
   for (pid_t pid : pids())
     ::kill(pid, sig);
 }
 
-int Cgroups::freeze(bool frozen_state) const {
-  for (const auto& d : dirs_) {
-    if (d.v2) return write_file(d.path + "/cgroup.freeze", frozen_state ? "1" : "0");
-  }
-  for (const auto& d : dirs_) {
-    if (has_controller(d.controllers, "freezer")) {
-      return write_file(d.path + "/freezer.state", frozen_state ? "FROZEN" : "THAWED");
+namespace {
+
+int wait_frozen(const CgroupDir& d, bool frozen) {
+  for (int i = 0; i < 1000; ++i) {
+    if (d.v2) {
+      std::string ev = read_file(d.path + "/cgroup.events").value_or("");
+      if (ev.find(frozen ? "frozen 1" : "frozen 0") != std::string::npos) return 0;
+    } else {
+      std::string s = read_file(d.path + "/freezer.state").value_or("");
+      if (s == (frozen ? "FROZEN" : "THAWED")) return 0;
+      if (frozen && s == "FREEZING" && i % 50 == 49) {
+        write_file(d.path + "/freezer.state", "FROZEN");
+      }
     }
+    std::this_thread::sleep_for(std::chrono::milliseconds(i < 50 ? 1 : 10));
   }
-  return ENOTSUP;
+  return EBUSY;
+}
+
+// The directory pause uses: the v1 freezer where there is one (what runc and engines read), else
+// the unified hierarchy's cgroup.freeze.
+const CgroupDir* freezer_dir(const std::vector<CgroupDir>& dirs) {
+  for (const auto& d : dirs) {
+    if (has_controller(d.controllers, "freezer")) return &d;
+  }
+  for (const auto& d : dirs) {
+    if (d.v2) return &d;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+int Cgroups::freeze(bool frozen_state) const {
+  const CgroupDir* d = freezer_dir(dirs_);
+  if (d == nullptr) return ENOTSUP;
+  int err = d->v2 ? write_file(d->path + "/cgroup.freeze", frozen_state ? "1" : "0")
+                  : write_file(d->path + "/freezer.state", frozen_state ? "FROZEN" : "THAWED");
+  if (err != 0) return err;
+  return wait_frozen(*d, frozen_state);
 }
 
 bool Cgroups::frozen() const {
-  for (const auto& d : dirs_) {
-    if (d.v2) return read_file(d.path + "/cgroup.freeze") == "1";
-  }
-  for (const auto& d : dirs_) {
-    if (has_controller(d.controllers, "freezer")) {
-      return read_file(d.path + "/freezer.state") == "FROZEN";
-    }
-  }
-  return false;
+  const CgroupDir* d = freezer_dir(dirs_);
+  return d != nullptr && dir_frozen(*d);
 }
 
 void Cgroups::destroy() const {
+  if (systemd()) stop_systemd_unit(unit_);
   for (const auto& d : dirs_) {
-    if (d.preexisting) continue;
-    // Tasks that were just killed leave their cgroup when their parent reaps them; wait for
-    // that on cgroup.events (v2) or retry briefly (v1 has no event for it).
-    for (int attempt = 0; attempt < 200; ++attempt) {
-      if (::rmdir(d.path.c_str()) == 0 || errno == ENOENT) break;
-      if (errno != EBUSY) break;
-      if (d.v2) {
-        int fd = ::open((d.path + "/cgroup.events").c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd >= 0) {
-          pollfd pfd{fd, POLLPRI, 0};
-          char buf[256];
-          [[maybe_unused]] ssize_t n = ::read(fd, buf, sizeof buf);
-          ::poll(&pfd, 1, 10);
-          ::close(fd);
-          continue;
-        }
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(attempt < 20 ? 1 : 10));
+    if (d.preexisting || d.made_from.empty()) continue;
+    remove_tree(d.path, d.v2);
+    // The levels above it that nyx made for this container, while nothing else uses them.
+    for (std::string p = d.path; p != d.made_from && p.size() > d.made_from.size();) {
+      p = p.substr(0, p.rfind('/'));
+      if (::rmdir(p.c_str()) != 0 && errno != ENOENT) break;
     }
   }
 }
 
 std::vector<ParentEvent> Cgroups::update(const Resources& res) const {
   std::vector<ParentEvent> out;
-  Writer w{out};
-  bool pure_v2 = false;
-  for (const auto& d : dirs_)
-    pure_v2 = pure_v2 || (d.v2 && d.mount == kCgroupRoot);
+  std::set<std::string> applied;
+  bool pure_v2 = version() == "v2";
+  if (!res.unified.empty() && !pure_v2) {
+    out.push_back(cgroup_event(EINVAL, kCgroupWrite,
+                               "unified (invalid configuration: cgroup v2 resources on a host "
+                               "whose controllers are on cgroup v1)"));
+  }
   if (!pure_v2) {
-    // A v1 controller the container was not created in cannot be changed now.
-    for (const auto& need : needed_controllers(res)) {
+    for (const auto& need : v1_controllers_needed(res)) {
       bool have = false;
       for (const auto& d : dirs_)
         have = have || has_controller(d.controllers, need);
-      if (!have) w(kCgroupRoot, need.c_str(), "(the container has no cgroup in this hierarchy)");
+      if (!have) {
+        out.push_back(cgroup_event(ENOENT, kCgroupWrite,
+                                   need + " (the container has no cgroup in that hierarchy)"));
+      }
     }
   }
-  for (const auto& d : dirs_)
-    apply(d, res, w);
+  if (systemd()) {
+    // The unit's properties too, or systemd would write its old values back on a reload.
+    if (int err = set_systemd_properties(unit_, res); err != 0) {
+      out.push_back(cgroup_event(err, kCgroupWrite, "systemd unit " + unit_ + " properties"));
+    }
+  }
+  for (const auto& d : dirs_) {
+    Writer w{out, applied, d.path};
+    if (!d.v2) {
+      apply_v1(d.controllers, res, w);
+    } else if (pure_v2) {
+      enable_controllers(d.mount, d.path, v2_controllers_needed(res), false);
+      apply_v2(res, w);
+    }
+  }
   return out;
 }
 

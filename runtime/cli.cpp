@@ -61,7 +61,7 @@ struct Cli {
   std::string resources;
   std::map<std::string, std::string> update_values;
   bool stats = false;
-  int interval = 5;
+  std::string interval = "5s";
   ExecOptions exec;
   std::function<int()> action;
 
@@ -227,8 +227,9 @@ struct Cli {
     if (CLI::App* c = sub("update", "change a container's resources")) {
       c->add_option("-r,--resources", resources, "linux.resources JSON file, - for stdin");
       for (const char* flag :
-           {"memory", "memory-reservation", "memory-swap", "pids-limit", "cpu-share", "cpu-quota",
-            "cpu-period", "cpuset-cpus", "cpuset-mems", "blkio-weight"}) {
+           {"memory", "memory-reservation", "memory-swap", "kernel-memory", "kernel-memory-tcp",
+            "pids-limit", "cpu-share", "cpu-quota", "cpu-period", "cpu-rt-period", "cpu-rt-runtime",
+            "cpuset-cpus", "cpuset-mems", "blkio-weight"}) {
         c->add_option(std::string("--") + flag, update_values[flag]);
       }
       c->callback([this] {
@@ -240,7 +241,7 @@ struct Cli {
     }
     if (CLI::App* c = sub("events", "print a container's state events")) {
       c->add_flag("--stats", stats);
-      c->add_option("--interval", interval);
+      c->add_option("--interval", interval, "a duration: 5s, 100ms");
       c->callback([this] { action = [this] { return cmd_events(global, id, stats, interval); }; });
     }
     if (CLI::App* c = sub("features", "print the runtime's features", false)) {
@@ -277,8 +278,8 @@ struct Cli {
   }
 };
 
-// Engines pass --systemd-cgroup; nyx manages cgroupfs itself and says so when systemd is
-// absent rather than failing later with a confusing path error.
+// --systemd-cgroup (or --cgroup-manager systemd) makes the container's cgroup a systemd scope;
+// on a host without systemd that is an error now rather than a confusing D-Bus one later.
 void check_cgroup_manager(const Cli& cli) {
   bool systemd = cli.global.systemd_cgroup || cli.cgroup_manager == "systemd";
   if (systemd && ::access("/run/systemd/system", F_OK) != 0) {
@@ -404,6 +405,7 @@ int run_cli(Cli& cli, std::vector<std::string> args) {
                  cli.debug);
   if (cli.global.root.empty()) cli.global.root = default_root();
   check_cgroup_manager(cli);
+  cli.global.systemd_cgroup = cli.global.systemd_cgroup || cli.cgroup_manager == "systemd";
   return cli.action();
 }
 

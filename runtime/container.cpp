@@ -21,6 +21,7 @@
 #include "runtime/causes.hpp"
 #include "runtime/launch.hpp"
 #include "runtime/log.hpp"
+#include "runtime/primitives/cgroups.hpp"
 #include "runtime/seccomp_agent.hpp"
 #include "runtime/terminal.hpp"
 
@@ -122,7 +123,9 @@ void Creation::plan() {
   in.hooks_stop = has_container_hooks(cfg_.hooks);
   in.terminal = terminal_plan(*cfg_.process, true);
   Cgroups cgroups;
-  if (!opts_.ablation.primitive(Prim::Cgroups)) cgroups = Cgroups::plan(cfg_, opts_.id);
+  if (!opts_.ablation.primitive(Prim::Cgroups)) {
+    cgroups = Cgroups::plan(cfg_, opts_.id, CgroupOptions{.systemd = opts_.systemd_cgroup});
+  }
   for (const auto& d : cgroups.dirs())
     in.cgroups.emplace_back(d.controllers, d.path);
   launch_.emplace(std::move(in), std::move(cgroups), container_object(opts_.id));
@@ -160,6 +163,9 @@ void Creation::prepare_state() {
   Cgroups& cgroups = launch_->cgroups();
   if (cgroups.empty()) return;
   std::vector<ParentEvent> events = cgroups.create(cfg_.linux.resources);
+  for (const ParentEvent& e : events) {
+    if (e.entry.what == kCgroupWarning) log::warn(container_object(opts_.id) + ": " + e.note);
+  }
   // A limit the config sets is part of what the container is: an error in every mode.
   if (launch_->requested(Prim::Cgroups)) {
     for (const ParentEvent& e : events) {

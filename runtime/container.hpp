@@ -29,6 +29,7 @@ struct CreateOptions {
   std::vector<std::string> extra_env;  // added to process.env (socket activation)
   Ablation ablation;
   bool enforce = false;
+  bool systemd_cgroup = false;  // the container's cgroup is a transient systemd scope
   StartMode mode = StartMode::Create;
 };
 

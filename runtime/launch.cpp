@@ -144,7 +144,7 @@ int Launch::clone_with_fallbacks(UniqueFd& cgroup_fd) {
 }
 
 void Launch::spawn() {
-  UniqueFd cgroup_fd = cgroups_.unified_fd();
+  UniqueFd cgroup_fd = cgroups_.clone_fd();
   if (!cgroup_fd && !cgroups_.empty() && !in_.cgroup_join_by_pid) {
     in_.cgroup_join_by_pid = true;
     build();
@@ -157,10 +157,25 @@ void Launch::spawn() {
 
 void Launch::setup(const Linux* maps, std::optional<int> oom_score_adj) {
   if (maps != nullptr && bp_.ns.new_user) write_id_maps(init_.pid, *maps, ::geteuid() != 0);
+  if (cgroups_.systemd() && !in_.join) {
+    // The scope is started with the init in it, then given the resources.
+    std::vector<ParentEvent> events = cgroups_.start_unit(init_.pid, in_.cfg->linux.resources);
+    for (const ParentEvent& e : events) {
+      bool unit = e.note.rfind("systemd unit ", 0) == 0;
+      if (e.entry.status == PrimStatus::Failed && (unit || requested(Prim::Cgroups))) {
+        throw Error(unit ? object_ : "linux.resources", "cannot apply " + e.note, e.entry.err);
+      }
+    }
+    add_events(std::move(events));
+  }
   if (!cgroups_.empty()) {
-    // Outside its cgroups the container would run without the limits it was given.
+    // Outside its cgroups the container would run without the limits it was given, and
+    // escape the engine's accounting and kill: an error in every mode (an empty v1 cpuset, a
+    // cgroup the host refuses) when the config sets resources or names the cgroup. Only nyx's
+    // own tracking cgroup may be missing (a rootless runtime cannot make it): recorded.
     int err = cgroups_.join(init_.pid, cloned_into_cgroup_);
-    if (err != 0 && (requested(Prim::Cgroups) || in_.join)) {
+    bool named = in_.cfg != nullptr && !in_.cfg->linux.cgroups_path.empty();
+    if (err != 0 && (requested(Prim::Cgroups) || named || cgroups_.systemd() || in_.join)) {
       throw Error(object_, "cannot move the container process into its cgroups", err);
     }
     if (err != 0) events_.push_back(cgroup_event(err, kCgroupJoinFailed));

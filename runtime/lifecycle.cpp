@@ -16,7 +16,9 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <iostream>
 #include <sstream>
 
@@ -28,6 +30,7 @@
 #include "runtime/log.hpp"
 #include "runtime/record_view.hpp"
 #include "runtime/signals.hpp"
+#include "runtime/systemd_cgroup.hpp"
 #include "runtime/terminal.hpp"
 
 namespace nyx {
@@ -203,6 +206,7 @@ void pass_listen_fds(CreateOptions& o) {
 int cmd_create(const GlobalOptions& g, CreateOptions opts) {
   pass_listen_fds(opts);
   opts.preserved = reserve_preserved_fds(opts.preserve_fds);
+  opts.systemd_cgroup = g.systemd_cgroup;
   StateStore store(g.root);
   CreatedContainer c = create_container(store, opts);
   c.keep();
@@ -240,6 +244,7 @@ int cmd_start(const GlobalOptions& g, const std::string& id) {
 int cmd_run(const GlobalOptions& g, RunOptions opts) {
   pass_listen_fds(opts.create);
   opts.create.preserved = reserve_preserved_fds(opts.create.preserve_fds);
+  opts.create.systemd_cgroup = g.systemd_cgroup;
   bool generated = resolve_run_target(opts);
   opts.create.mode = opts.detach ? StartMode::RunDetached : StartMode::Run;
   StateStore store(g.root);
@@ -278,6 +283,8 @@ int cmd_run(const GlobalOptions& g, RunOptions opts) {
   c.state["exit"] = {{"code", code},
                      {"signal", signaled ? nlohmann::json(WTERMSIG(res.status)) : nlohmann::json()},
                      {"timedOut", res.timed_out}};
+  // An OOM kill in the container's memory cgroup (memory.events or memory.oom_control).
+  if (c.cgroups.oom_kills() > 0) c.state["exit"]["oomKilled"] = true;
   c.state["status"] = "stopped";
   c.dir->lock();
   if (!opts.report.empty()) {
@@ -626,16 +633,29 @@ std::int64_t parse_size(const std::string& flag, const std::string& text) {
 nlohmann::json resources_from_flags(const std::map<std::string, std::string>& v) {
   nlohmann::json r = nlohmann::json::object();
   auto num = [&](const char* flag) { return parse_size(flag, v.at(flag)); };
+  // Counts and microseconds take no unit suffix: "-1" or digits.
+  auto plain = [&](const char* flag) {
+    const std::string& text = v.at(flag);
+    char* end = nullptr;
+    long long n = std::strtoll(text.c_str(), &end, 10);
+    if (text.empty() || *end != '\0')
+      throw Error(std::string("--") + flag, "invalid value \"" + text + "\"");
+    return static_cast<std::int64_t>(n);
+  };
   if (v.count("memory")) r["memory"]["limit"] = num("memory");
   if (v.count("memory-reservation")) r["memory"]["reservation"] = num("memory-reservation");
   if (v.count("memory-swap")) r["memory"]["swap"] = num("memory-swap");
-  if (v.count("pids-limit")) r["pids"]["limit"] = num("pids-limit");
-  if (v.count("cpu-share")) r["cpu"]["shares"] = num("cpu-share");
-  if (v.count("cpu-quota")) r["cpu"]["quota"] = num("cpu-quota");
-  if (v.count("cpu-period")) r["cpu"]["period"] = num("cpu-period");
+  if (v.count("kernel-memory")) r["memory"]["kernel"] = num("kernel-memory");
+  if (v.count("kernel-memory-tcp")) r["memory"]["kernelTCP"] = num("kernel-memory-tcp");
+  if (v.count("pids-limit")) r["pids"]["limit"] = plain("pids-limit");
+  if (v.count("cpu-share")) r["cpu"]["shares"] = plain("cpu-share");
+  if (v.count("cpu-quota")) r["cpu"]["quota"] = plain("cpu-quota");
+  if (v.count("cpu-period")) r["cpu"]["period"] = plain("cpu-period");
+  if (v.count("cpu-rt-period")) r["cpu"]["realtimePeriod"] = plain("cpu-rt-period");
+  if (v.count("cpu-rt-runtime")) r["cpu"]["realtimeRuntime"] = plain("cpu-rt-runtime");
   if (v.count("cpuset-cpus")) r["cpu"]["cpus"] = v.at("cpuset-cpus");
   if (v.count("cpuset-mems")) r["cpu"]["mems"] = v.at("cpuset-mems");
-  if (v.count("blkio-weight")) r["blockIO"]["weight"] = num("blkio-weight");
+  if (v.count("blkio-weight")) r["blockIO"]["weight"] = plain("blkio-weight");
   return r;
 }
 
@@ -669,30 +689,107 @@ int cmd_update(const GlobalOptions& g, const std::string& id, const std::string&
   Config cfg = parse_config_json(
       {{"ociVersion", "1.0.2"}, {"root", {{"path", "/"}}}, {"linux", {{"resources", res}}}});
   Cgroups cg = Cgroups::from_json(state["nyx"].value("cgroups", nlohmann::json()));
-  std::vector<ParentEvent> failures = cg.update(cfg.linux.resources);
-  if (!failures.empty()) {
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto& f : failures) {
-      list.push_back(
-          {{"file", f.note}, {"errno", f.entry.err}, {"error", errno_name(f.entry.err)}});
-    }
+  if (cg.empty()) throw Error(container_object(id), "has no cgroups to update");
+  std::vector<ParentEvent> events = cg.update(cfg.linux.resources);
+  nlohmann::json list = nlohmann::json::array();
+  for (const auto& f : events) {
+    if (f.entry.status != PrimStatus::Failed) continue;
+    list.push_back({{"file", f.note}, {"errno", f.entry.err}, {"error", errno_name(f.entry.err)}});
+  }
+  if (!list.empty()) {
     throw Error(container_object(id), "cannot update resources: " + list.dump(),
-                failures.front().entry.err);
+                list.front()["errno"].get<int>());
+  }
+  // The stored config follows, as runc's does: `state` and a later update read it.
+  nlohmann::json& stored = state["nyx"]["config"];
+  if (stored.is_object()) {
+    stored["linux"]["resources"].merge_patch(res);
+    dir.write_state(state);
   }
   return 0;
 }
 
-int cmd_events(const GlobalOptions& g, const std::string& id, bool stats, int interval_s) {
+namespace {
+
+// A Go duration as runc's --interval takes it ("5s", "100ms", "1m30s"); a bare number is
+// seconds. Returns milliseconds.
+long long parse_interval(const std::string& text) {
+  double total = 0;
+  const char* p = text.c_str();
+  if (*p == '\0') throw Error("--interval", "invalid duration \"\"");
+  while (*p != '\0') {
+    char* end = nullptr;
+    double v = std::strtod(p, &end);
+    if (end == p || v < 0) throw Error("--interval", "invalid duration \"" + text + "\"");
+    p = end;
+    std::string unit;
+    while (*p != '\0' &&
+           (std::isalpha(static_cast<unsigned char>(*p)) || *p == '\xc2' || *p == '\xb5')) {
+      unit += *p++;
+    }
+    double ms = unit == "h"                           ? 3600000
+                : unit == "m"                         ? 60000
+                : unit == "s" || unit.empty()         ? 1000
+                : unit == "ms"                        ? 1
+                : unit == "us" || unit == "\xc2\xb5s" ? 0.001
+                : unit == "ns"                        ? 0.000001
+                                                      : -1;
+    if (ms < 0) throw Error("--interval", "invalid duration \"" + text + "\"");
+    total += v * ms;
+  }
+  if (total < 1) throw Error("--interval", "must be at least 1ms");
+  return static_cast<long long>(total);
+}
+
+void print_event(const char* type, const std::string& id, const nlohmann::ordered_json* data) {
+  nlohmann::ordered_json ev = {{"type", type}, {"id", id}};
+  if (data != nullptr) ev["data"] = *data;
+  print(ev.dump() + "\n");
+}
+
+}  // namespace
+
+int cmd_events(const GlobalOptions& g, const std::string& id, bool stats,
+               const std::string& interval) {
   StateStore store(g.root);
+  long long every_ms = parse_interval(interval.empty() ? "5s" : interval);
+  ContainerDir dir = must_open(store, id, false);
+  nlohmann::json state = dir.read_state();
+  Cgroups cg = Cgroups::from_json(state["nyx"].value("cgroups", nlohmann::json()));
+  if (container_status(dir, state) == "stopped") {
+    throw Error(container_object(id), "container is stopped");
+  }
+  if (stats) {
+    nlohmann::ordered_json s = cg.stats();
+    print_event("stats", id, &s);
+    return 0;
+  }
+  // Stats every interval (the first one after it, as runc's ticker); OOM kills as they
+  // happen, watched every 100 ms at most; until the container stops or is deleted.
+  std::uint64_t ooms = cg.oom_kills();
+  auto next = std::chrono::steady_clock::now() + std::chrono::milliseconds(every_ms);
   for (;;) {
-    ContainerDir dir = must_open(store, id, false);
-    nlohmann::json state = dir.read_state();
-    std::string status = container_status(dir, state);
-    nlohmann::json ev = {
-        {"type", stats ? "stats" : "state"}, {"id", id}, {"data", {{"status", status}}}};
-    print(ev.dump() + "\n");
-    if (stats || status == "stopped") return 0;
-    ::sleep(static_cast<unsigned>(interval_s > 0 ? interval_s : 5));
+    auto now = std::chrono::steady_clock::now();
+    auto wait = std::min<long long>(
+        100, std::chrono::duration_cast<std::chrono::milliseconds>(next - now).count());
+    if (wait > 0) ::usleep(static_cast<useconds_t>(wait * 1000));
+    std::optional<ContainerDir> live = store.open(id, false);
+    if (!live) return 0;
+    std::optional<nlohmann::json> st;
+    try {
+      st = live->read_state();
+    } catch (const Error&) {
+      return 0;
+    }
+    if (container_status(*live, *st) == "stopped") return 0;
+    std::uint64_t now_ooms = cg.oom_kills();
+    if (now_ooms > ooms) print_event("oom", id, nullptr);
+    ooms = now_ooms;
+    if (std::chrono::steady_clock::now() >= next) {
+      nlohmann::ordered_json s = cg.stats();
+      print_event("stats", id, &s);
+      next += std::chrono::milliseconds(every_ms);
+    }
   }
 }
 
@@ -716,6 +813,8 @@ std::vector<std::string_view> primitive_names() {
 }  // namespace
 
 int cmd_features() {
+  // The systemd driver needs its D-Bus helper beside the binary.
+  bool systemd = !systemd_helper().empty();
   nlohmann::json f = {
       {"ociVersionMin", "1.0.0"},
       {"ociVersionMax", "1.1.0"},
@@ -731,7 +830,7 @@ int cmd_features() {
       {"linux",
        {{"namespaces", {"cgroup", "ipc", "mount", "network", "pid", "user", "uts"}},
         {"capabilities", nlohmann::json::array()},
-        {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", false}, {"systemdUser", false}}},
+        {"cgroup", {{"v1", true}, {"v2", true}, {"systemd", systemd}, {"systemdUser", systemd}}},
         {"seccomp",
          {{"enabled", true},
           {"actions",

@@ -45,7 +45,10 @@ int cmd_ps(const GlobalOptions& g, const std::string& id, const std::string& for
 // `values` maps runc's update flags ("memory", "pids-limit", ...) to their text.
 int cmd_update(const GlobalOptions& g, const std::string& id, const std::string& resources_file,
                const std::map<std::string, std::string>& values);
-int cmd_events(const GlobalOptions& g, const std::string& id, bool stats, int interval_s);
+// runc's `events`: stats every interval (a Go duration: "5s", "100ms") and OOM events, until
+// the container stops; once with `stats`.
+int cmd_events(const GlobalOptions& g, const std::string& id, bool stats,
+               const std::string& interval);
 int cmd_features();
 
 }  // namespace nyx

@@ -4,6 +4,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 pkgs=(build-essential cmake pkg-config git
       nlohmann-json3-dev libseccomp-dev libcap-dev nettle-dev libcli11-dev libgtest-dev libbenchmark-dev
+      libsystemd-dev
       busybox-static python3 procps iproute2)
 if [ "${NYX_DEPS_TEST:-0}" = 1 ]; then
   pkgs+=(clang libclang-rt-14-dev)

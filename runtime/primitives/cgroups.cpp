@@ -16,7 +16,17 @@ void plan_half(PlanBuilder& b) {
 }
 
 void merge(PrimOutcome& o, const StepEntry& e, std::string_view note) {
-  if (e.status != PrimStatus::Failed) return;
+  if (e.status != PrimStatus::Failed) {
+    if (e.what == kCgroupWarning) o.detail["warnings"].push_back(std::string(note));
+    if (e.what == kCgroupInfo) {
+      nlohmann::json info = nlohmann::json::parse(note, nullptr, false);
+      if (info.is_object()) {
+        for (const auto& [k, v] : info.items())
+          o.detail[k] = v;
+      }
+    }
+    return;
+  }
   if (e.what == kCgroupJoinFailed) {
     o.detail["reason"] = "cannot move the process into its cgroups";
     return;
@@ -40,7 +50,10 @@ const PrimitiveOps cgroups_ops{
     .plan = plan_half,
     .merge = merge,
     .requested_when = "`linux.resources` (a tracking cgroup is made anyway)",
-    .fields = "`failures`: `[{\"file\", \"errno\", \"error\"}]`, `reason`",
+    .fields =
+        "`version` (`v1`, `v2`, `hybrid`), `driver` (`cgroupfs`, `systemd`), `path`, `unit` "
+        "(systemd), `controllers` (those a setting was written to), `warnings`, `failures`: "
+        "`[{\"file\", \"errno\", \"error\"}]`, `reason`",
 };
 
 }  // namespace nyx
