@@ -19,6 +19,8 @@
 # failures that remain today are expected (see the floor file), and the stage is judged on them
 # by its exit status.
 set -euo pipefail
+# A failing command in this script must say where on stdout, which is what CI shows.
+trap 'echo "conformance: failed (status $?) at line $LINENO: $BASH_COMMAND"' ERR
 cd "$(dirname "$0")/.."
 repo=$PWD
 shared=${NYX_SHARED:-$repo/../shared}
@@ -67,7 +69,8 @@ t1=$(date +%s)
 # Top-level and container cgroups before the run: anything the run leaves is reported, and
 # removed when it is an empty cgroup named like the suite's containers (a UUID) or the suite's
 # own "cgrouptest" (delete_only_create_resources skips its cleanup when create fails).
-cgroups() { find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d 2>/dev/null | sort; }
+# find's status is ignored: a cgroup removed while it walks is not an error here.
+cgroups() { { find /sys/fs/cgroup -mindepth 2 -maxdepth 4 -type d 2>/dev/null || true; } | sort; }
 before=$(mktemp)
 cgroups >"$before"
 
@@ -82,7 +85,8 @@ rm -f -- "$before"
 uuid='[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
 if [ -n "$left" ]; then
   # Deepest first; rmdir only removes empty cgroups.
-  echo "$left" | grep -E "/$uuid|/cgrouptest$" | sort -r | while IFS= read -r d; do rmdir -- "$d" 2>/dev/null || true; done
+  # grep finds nothing when every leftover is someone else's: not an error.
+  { echo "$left" | grep -E "/$uuid|/cgrouptest$" || true; } | sort -r | while IFS= read -r d; do rmdir -- "$d" 2>/dev/null || true; done
   still=$(cgroups | grep -Fxf <(echo "$left") || true)
   [ -z "$still" ] || echo "conformance: warning: cgroups that appeared during the run and remain (this run's, or another user's on this host):" $still
 fi

@@ -20,6 +20,8 @@
 # The closing line is a verdict, on purpose not the suites' bare "N passed, N failed, N skipped":
 # today's failures are expected (see the floors file), and the stage is judged by its exit status.
 set -euo pipefail
+# A failing command in this script must say where on stdout, which is what CI shows.
+trap 'echo "peers: failed (status $?) at line $LINENO: $BASH_COMMAND"' ERR
 cd "$(dirname "$0")/.."
 repo=$PWD
 shared=${NYX_SHARED:-$repo/../shared}
@@ -55,7 +57,8 @@ CRUN_SRC=$(echo "$vars" | sed -n 's/^CRUN_SRC=//p')
 runc=$(command -v runc || true)
 [ -n "$runc" ] || { echo "peers: runc is not installed (SPEC_WITH needs it)"; exit 1; }
 
-cgroups() { find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d 2>/dev/null | sort; }
+# find's status is ignored: a cgroup removed while it walks is not an error here.
+cgroups() { { find /sys/fs/cgroup -mindepth 2 -maxdepth 3 -type d 2>/dev/null || true; } | sort; }
 before=$(mktemp)
 cgroups >"$before"
 rm -rf -- "$out"
@@ -104,7 +107,7 @@ done
 left=$(cgroups | comm -13 "$before" - || true)
 rm -f -- "$before"
 if [ -n "$left" ]; then
-  echo "$left" | grep -E '/nyx-runtime/(test[-_][^/]*|ct[0-9]*)$' | sort -r |
+  { echo "$left" | grep -E '/nyx-runtime/(test[-_][^/]*|ct[0-9]*)$' || true; } | sort -r |
     while IFS= read -r d; do rmdir -- "$d" 2>/dev/null || true; done
   left=$(cgroups | grep -Fxf <(echo "$left") || true)
 fi

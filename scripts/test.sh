@@ -12,7 +12,12 @@ stage() {
   shift
   local t0=$SECONDS
   echo "== test.sh: $name"
-  "$@"
+  # Said on stdout, which is what CI shows, also when the stage itself printed nothing.
+  "$@" || {
+    local rc=$?
+    echo "== test.sh: $name: FAILED (exit $rc) after $((SECONDS - t0)) s"
+    exit "$rc"
+  }
   echo "== test.sh: $name: done in $((SECONDS - t0)) s"
 }
 
