@@ -92,19 +92,6 @@ std::string home_of(const std::string& rootfs, uid_t uid) {
   return e && !e->home.empty() ? e->home : "/";
 }
 
-// SELinux labels can only be applied by a host that has SELinux: elsewhere they are refused,
-// never dropped in silence.
-void check_labels(const PlanBuilder& b) {
-  static const bool selinux = ::access("/sys/fs/selinux/enforce", F_OK) == 0;
-  if (selinux) return;
-  if (!b.cfg.linux.mount_label.empty()) {
-    throw Error("linux.mountLabel", "SELinux is not enabled on this host");
-  }
-  if (!b.cfg.process->selinux_label.empty()) {
-    throw Error("process.selinuxLabel", "SELinux is not enabled on this host");
-  }
-}
-
 void plan_user(PlanBuilder& b) {
   const Process& proc = *b.cfg.process;
   PlanStorage& st = b.st;
@@ -186,7 +173,6 @@ void finish(PlanBuilder& b) {
 BuiltPlan build_plan(const PlanInput& in) {
   if (in.cfg == nullptr || !in.cfg->process) throw Error("process", "missing required field");
   PlanBuilder b(in);
-  check_labels(b);
   plan_sync(b);
   plan_user(b);
   for (const PrimitiveInfo& info : kPrimitives) {

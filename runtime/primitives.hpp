@@ -37,6 +37,7 @@ enum class Stage : std::uint8_t {
   X(Sysctl, sysctl, "", "", Isolation, false, false)                 \
   X(Root, root, "", "chroot", Isolation, false, true)                \
   X(Capabilities, capabilities, "", "caps", Identity, false, true)   \
+  X(Selinux, selinux, "", "", Identity, false, false)                \
   X(Landlock, landlock, "", "", Confine, false, true)                \
   X(Seccomp, seccomp, "", "", Confine, false, true)
 

@@ -311,16 +311,31 @@ TEST(RuncCompat, UnbindableRootPropagation) {
   EXPECT_NE(r.out.find("unbindable"), std::string::npos) << r.out;
 }
 
-TEST(RuncCompat, SelinuxLabelsRefusedWithoutSelinux) {
+// runc and crun drop SELinux labels on a host without SELinux; nyx runs too, and the record
+// says the labels were not applied and why. --enforce refuses the container.
+TEST(RuncCompat, SelinuxLabelsRecordedAsSkippedWithoutSelinux) {
   if (::access("/sys/fs/selinux/enforce", F_OK) == 0) GTEST_SKIP() << "this host has SELinux";
   Sandbox sb;
   json cfg = runc_like_config({"/bin/true"});
   cfg["linux"]["mountLabel"] = "system_u:object_r:container_file_t:s0";
+  cfg["process"]["selinuxLabel"] = "system_u:system_r:container_t:s0";
   sb.write_config(cfg);
-  Result r = sb.nyx({"run", "--bundle", sb.bundle, sb.id("lbl")});
+  std::string report = sb.dir + "/report.json";
+  Result r = sb.nyx({"run", "--report", report, "--bundle", sb.bundle, sb.id("lbl")});
+  ASSERT_EQ(r.status, 0) << r.err;
+  json h = json::parse(slurp(report))["hardening"];
+  json e = h["primitives"]["selinux"];
+  EXPECT_EQ(e["status"], "skipped") << e.dump();
+  EXPECT_EQ(e["reason"], "SELinux is not enabled on this host") << e.dump();
+  EXPECT_EQ(e["mountLabel"], "system_u:object_r:container_file_t:s0");
+  EXPECT_EQ(e["processLabel"], "system_u:system_r:container_t:s0");
+  EXPECT_EQ(h["level"], "full");
+
+  r = sb.nyx({"run", "--enforce", "--bundle", sb.bundle, sb.id("lbl-enf")});
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("linux.mountLabel: SELinux is not enabled on this host"), std::string::npos)
-      << r.err;
+  EXPECT_NE(r.err.find("selinux: failed: EOPNOTSUPP"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("SELinux is not enabled on this host"), std::string::npos) << r.err;
+  EXPECT_EQ(run({"ls", sb.root}).out.find("lbl-enf"), std::string::npos);  // nothing left
 }
 
 // A bind source under a directory only the host's root may enter: the runtime opens it, so a

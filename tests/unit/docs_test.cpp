@@ -7,6 +7,8 @@
 #include <sstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "runtime/primitive_ops.hpp"
 #include "runtime/primitives.hpp"
 
@@ -70,6 +72,50 @@ TEST(Docs, StateMdListsThePrimitiveTable) {
     GTEST_SKIP() << "rewrote the table in " << path;
   }
   EXPECT_EQ(doc.substr(begin, end - begin), want);
+}
+
+std::string slurp(const std::string& path) {
+  std::stringstream ss;
+  ss << std::ifstream(path).rdbuf();
+  return ss.str();
+}
+
+// The schema's list of primitive names, as the table has them, wrapped as the file is.
+std::string render_schema_names(std::size_t indent) {
+  std::string out = "[";
+  std::string line;
+  for (const PrimitiveInfo& info : kPrimitives) {
+    std::string item = "\"" + std::string(info.name) + "\"";
+    bool last = &info == &kPrimitives.back();
+    item += last ? "]" : ",";
+    if (!line.empty() && indent + 1 + line.size() + 1 + item.size() > 100) {
+      out += line + "\n" + std::string(indent + 1, ' ');
+      line.clear();
+    }
+    line += (line.empty() ? "" : " ") + item;
+  }
+  return out + line;
+}
+
+// docs/state.schema.json names every primitive, so that a validator refuses a record with a
+// name that is not in the table: generated too, so a new primitive stays a one-row change.
+TEST(Docs, StateSchemaNamesThePrimitives) {
+  std::string path = std::string(NYX_SOURCE_DIR) + "/docs/state.schema.json";
+  std::string doc = slurp(path);
+  constexpr std::string_view kKey = "\"propertyNames\": {";
+  std::size_t key = doc.find(kKey, doc.find("\"primitives\": {\n"));
+  ASSERT_NE(key, std::string::npos) << path;
+  std::size_t begin = doc.find('[', key);
+  std::size_t end = doc.find(']', begin) + 1;
+  std::size_t indent = begin - doc.rfind('\n', begin) - 1;
+  std::string want = render_schema_names(indent);
+  const char* update = std::getenv("NYX_UPDATE_SNAPSHOTS");
+  if (update != nullptr && std::string(update) == "1") {
+    std::ofstream(path) << doc.substr(0, begin) + want + doc.substr(end);
+    GTEST_SKIP() << "rewrote the primitive names in " << path;
+  }
+  EXPECT_EQ(doc.substr(begin, end - begin), want);
+  EXPECT_TRUE(nlohmann::json::accept(doc)) << path << " is not valid JSON";
 }
 
 }  // namespace
