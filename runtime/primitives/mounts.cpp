@@ -517,6 +517,37 @@ int bind_with_attrs(const MountStep& m, int fd) {
   return err;
 }
 
+// Same file system object: what the path names now is what the runtime opened.
+bool same_object(int a, int b) {
+  struct stat sa {
+  }, sb{};
+  if (sys::call(SYS_fstat, a, &sa) != 0 || sys::call(SYS_fstat, b, &sb) != 0) return false;
+  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+// A bind the runtime opened (m.tree, a detached copy made before the clone). Copied here, in
+// this namespace, when the path still names the same object: the new mount then comes after
+// the earlier ones in /proc/self/mountinfo (kernels from 6.8 list mounts by creation), as the
+// config orders them. Where this process cannot reach the path (a user namespace's root) or
+// it names something else now, the runtime's copy is moved in, out of order but the object
+// that was opened.
+int bind_in_order(const MountStep& m, int fd) {
+  long src = sys::call(SYS_openat, AT_FDCWD, m.source, O_PATH | O_CLOEXEC);
+  if (src >= 0) {
+    int err = EXDEV;
+    if (same_object(static_cast<int>(src), m.tree)) {
+      err = child::attach_tree(static_cast<int>(src), fd, (m.flags & MS_REC) != 0, m.attr_set,
+                               m.attr_clr);
+    }
+    close_fd(static_cast<int>(src));
+    if (err == 0) return 0;
+  }
+  // Onto the fd itself: a /proc/self/fd/N target would name the magic link, not the mount
+  // point (move_mount does not follow a last symlink).
+  return sys::err_of(sys::call(SYS_move_mount, m.tree, "", fd, "",
+                               MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+}
+
 int mount_one(int rootfd, const MountStep& m) {
   if (m.remount_only) return remount_at(rootfd, m.target, m.strict_target, m.remount, true);
   int fd = make_in_root(rootfd, m.target, m.target_is_file, m.strict_target);
@@ -525,10 +556,7 @@ int mount_one(int rootfd, const MountStep& m) {
   fd_path(path, fd);
   int err = 0;
   if (m.bind && m.tree >= 0) {
-    // Onto the fd itself: a /proc/self/fd/N target would name the magic link, not the mount
-    // point (move_mount does not follow a last symlink).
-    err = sys::err_of(sys::call(SYS_move_mount, m.tree, "", fd, "",
-                                MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH));
+    err = bind_in_order(m, fd);
   } else if (m.bind && (m.attr_set != 0 || m.attr_clr != 0)) {
     err = bind_with_attrs(m, fd);
   } else if (m.bind) {

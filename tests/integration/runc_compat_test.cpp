@@ -338,6 +338,53 @@ TEST(RuncCompat, SelinuxLabelsRecordedAsSkippedWithoutSelinux) {
   EXPECT_EQ(run({"ls", sb.root}).out.find("lbl-enf"), std::string::npos);  // nothing left
 }
 
+// /proc/self/mountinfo lists the config's mounts in the config's order, binds included
+// (runtime-tools' `mounts`): kernels from 6.8 list mounts by creation, so a bind must be made
+// after the mounts before it, not copied ahead of the clone.
+TEST(RuncCompat, MountinfoFollowsTheConfigOrder) {
+  Sandbox sb;
+  json cfg = runc_like_config({"/bin/cat", "/proc/self/mountinfo"});
+  std::string src = sb.dir + "/bindsrc";
+  ::mkdir(src.c_str(), 0755);
+  cfg["mounts"].push_back({{"destination", "/mnt/a-tmpfs"},
+                           {"type", "tmpfs"},
+                           {"source", "tmpfs"},
+                           {"options", {"nosuid"}}});
+  cfg["mounts"].push_back(
+      {{"destination", "/mnt/b-bind"}, {"source", src}, {"options", {"bind", "ro"}}});
+  cfg["mounts"].push_back({{"destination", "/mnt/c-tmpfs"},
+                           {"type", "tmpfs"},
+                           {"source", "tmpfs"},
+                           {"options", {"nosuid"}}});
+  sb.write_config(cfg);
+  Result r = sb.nyx({"run", "--bundle", sb.bundle, sb.id("order")});
+  ASSERT_EQ(r.status, 0) << r.err;
+  // The line number of the mount point (mountinfo's fifth field), or -1.
+  auto line_of = [&](const std::string& point) {
+    std::istringstream in(r.out);
+    std::string line;
+    for (int n = 0; std::getline(in, line); ++n) {
+      std::istringstream f(line);
+      std::string field;
+      for (int i = 0; i < 5; ++i)
+        f >> field;
+      if (field == point) return n;
+    }
+    return -1;
+  };
+  int root = line_of("/");
+  int a = line_of("/mnt/a-tmpfs");
+  int b = line_of("/mnt/b-bind");
+  int c = line_of("/mnt/c-tmpfs");
+  ASSERT_GE(root, 0) << r.out;
+  ASSERT_GE(a, 0) << r.out;
+  ASSERT_GE(b, 0) << r.out;
+  ASSERT_GE(c, 0) << r.out;
+  EXPECT_LT(root, a) << r.out;
+  EXPECT_LT(a, b) << r.out;
+  EXPECT_LT(b, c) << r.out;
+}
+
 // A bind source under a directory only the host's root may enter: the runtime opens it, so a
 // container whose root is an unprivileged host user still gets the mount (runc), and a mount
 // that cannot be made is an error, never a container without it.
