@@ -540,6 +540,19 @@ TEST(Seccomp, NotifyHandsTheListenerToTheAgent) {
     EXPECT_EQ(sc["status"], "applied");
     EXPECT_EQ(sc["notify"]["syscalls"], json({"mkdir", "mkdirat"}));
   }
+  // The calls the runtime itself makes between the load and execve notified too (runc's
+  // "important syscalls"): none of them may wait for an agent that has no listener yet.
+  for (bool nnp : {true, false}) {
+    SCOPED_TRACE("important syscalls, noNewPrivileges " + std::to_string(nnp));
+    std::string socket = sb.dir + "/agent3.sock";
+    Agent agent(socket, sb.dir + "/agent3.json");
+    json cfg = notify_config("true", socket, nnp);
+    cfg["process"]["args"] = {"/bin/true"};
+    cfg["linux"]["seccomp"]["syscalls"][0]["names"] = {"execve", "openat", "open", "read", "close"};
+    sb.write_config(cfg);
+    Result r = sb.nyx({"run", "--bundle", sb.bundle, sb.id("important")});
+    EXPECT_EQ(r.status, 0) << r.err;
+  }
   // exec: the exec'd process's own listener goes to the agent.
   std::string socket = sb.dir + "/agent2.sock";
   sb.write_config(notify_config("sleep 30", socket, true));

@@ -1,8 +1,9 @@
 #define _GNU_SOURCE
 /* nyx-seccomp-agent: a minimal seccomp agent for the tests of SCMP_ACT_NOTIFY. It listens on a
  * unix socket, takes the runtime-spec message (the container process state as JSON, the
- * listener fd by SCM_RIGHTS), saves the JSON to STATE_FILE and answers every notified system
- * call with ENOMEDIUM, until the container's processes are gone.
+ * listener fd by SCM_RIGHTS), saves the JSON to STATE_FILE and answers notified mkdir and
+ * mkdirat calls with ENOMEDIUM and lets every other notified call run (as runc's example agent
+ * does), until the container's processes are gone.
  *
  *   nyx-seccomp-agent SOCKET STATE_FILE
  *
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -48,7 +50,11 @@ static void serve(int listener) {
     }
     memset(&resp, 0, sizeof resp);
     resp.id = req.id;
-    resp.error = -ENOMEDIUM;
+    if (req.data.nr == SYS_mkdir || req.data.nr == SYS_mkdirat) {
+      resp.error = -ENOMEDIUM;
+    } else {
+      resp.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+    }
     ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &resp);
   }
 }
