@@ -36,7 +36,8 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
 }
 
 // In the forked hook process: enter the container's namespaces, wire stdin, exec.
-[[noreturn]] void exec_hook(const Hook& hook, int stdin_fd, pid_t enter_pid) {
+[[noreturn]] void exec_hook(const Hook& hook, int stdin_fd, pid_t enter_pid,
+                            const std::string& cwd) {
   if (enter_pid > 0) {
     for (const char* ns : {"cgroup", "ipc", "uts", "net", "mnt"}) {
       std::string path = "/proc/" + std::to_string(enter_pid) + "/ns/" + ns;
@@ -46,6 +47,15 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
         ::close(fd);
       }
     }
+  }
+  // Joining a mount namespace moves the cwd to that namespace's "/": a relative path in the
+  // hook would name the host's tree (the container's root is not "/" yet when
+  // createContainer runs), so the hook starts in the container root, as runc's do.
+  if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) {
+    std::string msg = "nyx-runtime: hook " + hook.path + ": cannot enter " + cwd + ": " +
+                      std::strerror(errno) + "\n";
+    [[maybe_unused]] ssize_t n = ::write(2, msg.data(), msg.size());
+    ::_exit(127);
   }
   ::dup2(stdin_fd, 0);
   std::vector<std::string> args =
@@ -59,7 +69,8 @@ std::vector<char*> c_strings(const std::vector<std::string>& v) {
   ::_exit(127);
 }
 
-HookRun run_one(const Hook& hook, HookPoint point, const std::string& state_json, pid_t enter_pid) {
+HookRun run_one(const Hook& hook, HookPoint point, const std::string& state_json, pid_t enter_pid,
+                const std::string& cwd) {
   HookRun run{point, hook.path};
   double start = now_ms();
   int pipefd[2];
@@ -68,7 +79,7 @@ HookRun run_one(const Hook& hook, HookPoint point, const std::string& state_json
   UniqueFd wr(pipefd[1]);
   pid_t pid = ::fork();
   if (pid < 0) throw_errno("hook " + hook.path, "fork");
-  if (pid == 0) exec_hook(hook, rd.get(), enter_pid);
+  if (pid == 0) exec_hook(hook, rd.get(), enter_pid, cwd);
   rd.reset();
   UniqueFd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
   // The hook may not read its stdin: a full pipe or EPIPE must not stop the runtime.
@@ -137,9 +148,9 @@ nlohmann::json HookRun::to_json() const {
 }
 
 void run_hooks(const Hooks& hooks, HookPoint point, const std::string& state_json, pid_t enter_pid,
-               bool stop_on_failure, std::vector<HookRun>& runs) {
+               bool stop_on_failure, std::vector<HookRun>& runs, const std::string& cwd) {
   for (const Hook& hook : hooks_at(hooks, point)) {
-    runs.push_back(run_one(hook, point, state_json, enter_pid));
+    runs.push_back(run_one(hook, point, state_json, enter_pid, cwd));
     const HookRun& r = runs.back();
     if (r.ok()) continue;
     std::string what = r.timed_out ? "timed out after " + std::to_string(*hook.timeout) + "s"

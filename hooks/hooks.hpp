@@ -38,9 +38,10 @@ struct HookRun {
 
 // Runs the hooks of `point` in order. With `enter_pid` > 0 each hook first joins that
 // process's mount, network, ipc, uts and cgroup namespaces. Stops at the first failing hook
-// when `stop_on_failure`. Results are appended to `runs`.
+// when `stop_on_failure`. Results are appended to `runs`. A non-empty `cwd` is where each hook
+// starts, named after the namespaces are joined.
 void run_hooks(const Hooks& hooks, HookPoint point, const std::string& state_json, pid_t enter_pid,
-               bool stop_on_failure, std::vector<HookRun>& runs);
+               bool stop_on_failure, std::vector<HookRun>& runs, const std::string& cwd = {});
 
 // Parses the "hooks" section kept in the state (for poststop at delete).
 Hooks hooks_from_json(const nlohmann::json& j);

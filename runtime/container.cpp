@@ -204,7 +204,8 @@ void Creation::on_hook_point() {
   const Hooks& h = cfg_.hooks;
   run_hooks(h, HookPoint::Prestart, text, 0, true, hook_runs_);
   run_hooks(h, HookPoint::CreateRuntime, text, 0, true, hook_runs_);
-  run_hooks(h, HookPoint::CreateContainer, text, launch_->init().pid, true, hook_runs_);
+  // Before the root change: the container root is still at its host path in its namespace.
+  run_hooks(h, HookPoint::CreateContainer, text, launch_->init().pid, true, hook_runs_, rootfs_);
 }
 
 void Creation::rollback() {

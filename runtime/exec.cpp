@@ -8,7 +8,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 
@@ -169,7 +171,11 @@ Cgroups exec_cgroups(nlohmann::json dirs, const std::vector<std::string>& specs)
       while (sub.size() > 1 && sub.back() == '/')
         sub.pop_back();
       if (::access((sub + "/cgroup.procs").c_str(), F_OK) != 0) {
-        throw_errno("--cgroup", "adding pid to cgroups: " + sub + "/cgroup.procs");
+        // In runc's words, lower case as Go prints errno: scripts match "no such file".
+        int err = errno;
+        std::string why = std::strerror(err);
+        if (!why.empty()) why[0] = static_cast<char>(std::tolower(why[0]));
+        throw Error("--cgroup", "adding pid to cgroups: " + sub + "/cgroup.procs: " + why);
       }
       d["path"] = sub;
     }

@@ -738,6 +738,25 @@ TEST(Cgroups, PauseEventsPsExec) {
     std::string data = json_lines(r.out).at(0).value("data", "");
     EXPECT_NE(data.find((host_v2() ? "0::" : ":memory:") + cg.rel + "/a/b\n"), std::string::npos)
         << data;
+
+    // exec --cgroup: a sub-cgroup that exists, never a parent, never a missing one (runc's
+    // words, which scripts match).
+    r = sb.nyx({"exec", "--cgroup", "..", c.id, "/bin/true"});
+    EXPECT_EQ(r.status, 255);  // exec's own errors, as runc's
+    EXPECT_NE(r.err.find(" .. is not a sub cgroup path"), std::string::npos) << r.err;
+    r = sb.nyx({"exec", "--cgroup", "nonexistent", c.id, "/bin/true"});
+    EXPECT_EQ(r.status, 255);
+    EXPECT_NE(r.err.find("adding pid to cgroups: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("/nonexistent/cgroup.procs: no such file "), std::string::npos) << r.err;
+    std::string ctrl = host_v2() ? "" : "memory";
+    ASSERT_EQ(mkdir(host_dir(ctrl, cg.rel + "/a/b/sub").c_str(), 0755), 0);
+    r = sb.nyx({"exec", "--cgroup", (host_v2() ? "" : "memory:") + std::string("sub"), c.id,
+                "/bin/nyx-probe", "cat", "/proc/self/cgroup"});
+    ASSERT_EQ(r.status, 0) << r.err;
+    data = json_lines(r.out).at(0).value("data", "");
+    EXPECT_NE(data.find((host_v2() ? "0::" : ":memory:") + cg.rel + "/a/b/sub\n"),
+              std::string::npos)
+        << data;
   }
   EXPECT_TRUE(cg.existing().empty()) << "left: " << cg.existing()[0];
 }

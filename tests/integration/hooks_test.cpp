@@ -51,6 +51,23 @@ class Hooks : public ::testing::Test {
   std::string record_;
 };
 
+// A createContainer hook starts in the container root (runc's hooks library test binds a file
+// into ./lib): a relative path never names the host's tree.
+TEST_F(Hooks, CreateContainerStartsInTheContainerRoot) {
+  json cfg = config({"/bin/cat", "/hook-was-here"});
+  std::string marker = "nyx-hook-cwd-" + std::to_string(getpid());
+  json hook = {{"path", "/bin/sh"},
+               {"args", {"/bin/sh", "-c", "pwd > ./hook-was-here && touch ./" + marker}}};
+  cfg["hooks"]["createContainer"] = json::array({hook});
+  sb_.write_config(cfg);
+  Result r = sb_.nyx({"run", "--bundle", sb_.bundle, sb_.id("hookcwd")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, rootfs_ + "\n");
+  EXPECT_TRUE(path_exists(rootfs_ + "/" + marker));
+  EXPECT_FALSE(path_exists("/" + marker));
+  unlink(("/" + marker).c_str());
+}
+
 TEST_F(Hooks, EveryPointRunsWithTheState) {
   json cfg = config({"/bin/nyx-probe", "echo", "harness"});
   std::string d = sb_.dir;
