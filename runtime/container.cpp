@@ -13,6 +13,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 
 #include "base/error.hpp"
 #include "base/files.hpp"
@@ -414,6 +415,24 @@ UniqueFd open_init(const ContainerDir& dir, const nlohmann::json* state) {
 
 namespace {
 
+// The v1 freezer cgroup holding `pid` when it is frozen, or "".
+std::string frozen_elsewhere(pid_t pid) {
+  if (pid <= 0) return "";
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+  for (std::string line; std::getline(in, line);) {
+    auto first = line.find(':');
+    auto second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) continue;
+    if (line.compare(first + 1, second - first - 1, "freezer") != 0) continue;
+    std::string path = line.substr(second + 1);
+    std::ifstream st("/sys/fs/cgroup/freezer" + path + "/freezer.state");
+    std::string value;
+    st >> value;
+    return value == "FROZEN" || value == "FREEZING" ? path : "";
+  }
+  return "";
+}
+
 Cgroups cgroups_of(const ContainerDir& dir, const nlohmann::json* state) {
   if (state != nullptr) {
     Cgroups cg = Cgroups::from_json(
@@ -430,7 +449,7 @@ Cgroups cgroups_of(const ContainerDir& dir, const nlohmann::json* state) {
 
 }  // namespace
 
-void kill_container(const ContainerDir& dir, const nlohmann::json* state) {
+std::string kill_container(const ContainerDir& dir, const nlohmann::json* state) {
   Cgroups cg = cgroups_of(dir, state);
   UniqueFd init = open_init(dir, state);
   if (init) send_signal(init.get(), SIGKILL);
@@ -438,7 +457,19 @@ void kill_container(const ContainerDir& dir, const nlohmann::json* state) {
     cg.kill_all(SIGKILL);
     cg.freeze(false);  // a frozen v1 task cannot die
   }
-  if (init) wait_exit(init.get(), 10000);
+  if (!init) return "";
+  pid_t pid = state != nullptr ? state->value("pid", 0) : 0;
+  // Waited for in steps: a task frozen by someone else's freezer cgroup never dies, and saying
+  // so at once beats a wait that can only run out.
+  for (int waited = 0; waited < 10000; waited += 100) {
+    if (wait_exit(init.get(), 100)) return "";
+    // After half a second the container's own freezer cgroup has thawed.
+    if (std::string where = waited < 500 ? "" : frozen_elsewhere(pid); !where.empty()) {
+      return "its init (pid " + std::to_string(pid) + ") is frozen in the freezer cgroup " + where +
+             ", which is not the container's: thaw it, then delete --force again";
+    }
+  }
+  return "its init (pid " + std::to_string(pid) + ") is still running 10 s after SIGKILL";
 }
 
 void remove_container(const ContainerDir& dir, const nlohmann::json* state) {

@@ -72,8 +72,10 @@ Hooks stored_hooks(const nlohmann::json& state);
 // The init process if it is still the one that was started.
 UniqueFd open_init(const ContainerDir& dir, const nlohmann::json* state);
 
-// Kills every process of the container (SIGKILL) and waits for the init to be gone.
-void kill_container(const ContainerDir& dir, const nlohmann::json* state);
+// Kills every process of the container (SIGKILL) and waits for the init to be gone. Returns
+// why it is not gone ("" when it is): frozen in a freezer cgroup that is not the container's
+// (it cannot die until thawed), or still running when the wait ran out.
+std::string kill_container(const ContainerDir& dir, const nlohmann::json* state);
 
 // Runs poststop hooks, removes the cgroups and the state directory. The container must have
 // no processes left (see kill_container).

@@ -376,7 +376,12 @@ int cmd_delete(const GlobalOptions& g, const std::string& id, bool force) {
   if (!force && status != "stopped" && status != "created") {
     throw Error(container_object(id), "cannot delete a container that is not stopped: " + status);
   }
-  if (status != "stopped") kill_container(*dir, sp);
+  if (status != "stopped") {
+    // Its state stays while a process of it lives: a later delete --force can finish.
+    if (std::string why = kill_container(*dir, sp); !why.empty()) {
+      throw Error(container_object(id), "cannot delete: " + why);
+    }
+  }
   remove_container(*dir, sp);
   return 0;
 }

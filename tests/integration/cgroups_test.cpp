@@ -679,6 +679,33 @@ TEST(Cgroups, OomKillIsReported) {
 
 // pause/resume freeze the container's cgroup (v1 freezer, v2 cgroup.freeze); events and ps print
 // what runc prints; exec joins the container's (nested) cgroup; delete removes every level.
+// delete --force of a container whose init someone froze in a freezer cgroup of their own
+// (crun's test_simple_delete): the init cannot die, so the delete says so at once and keeps
+// the state; once thawed, delete --force finishes. cgroup v1 only (v2 has no such move).
+TEST(Cgroups, DeleteForceOfAnInitFrozenElsewhere) {
+  if (host_v2() || !path_exists("/sys/fs/cgroup/freezer/cgroup.procs")) {
+    GTEST_SKIP() << "needs the cgroup v1 freezer";
+  }
+  Sandbox sb;
+  Detached c(sb, runc_like_config({"/bin/nyx-probe", "sleep", "60"}), "frozen-elsewhere");
+  int pid = sb.state(c.id).value("pid", 0);
+  ASSERT_GT(pid, 0);
+  TestCgroup cg("frozen");
+  std::string fr = host_dir("freezer", cg.rel);
+  ASSERT_EQ(mkdir(fr.c_str(), 0755), 0);
+  put(fr + "/cgroup.procs", std::to_string(pid));
+  put(fr + "/freezer.state", "FROZEN");
+  Result r = sb.nyx({"delete", "--force", c.id}, "", 20);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("is frozen in the freezer cgroup " + cg.rel), std::string::npos) << r.err;
+  EXPECT_EQ(sb.state(c.id)["status"], "running");  // kept: it still lives
+  put(fr + "/freezer.state", "THAWED");
+  r = sb.nyx({"delete", "--force", c.id}, "", 20);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(sb.state(c.id).is_null());
+}
+
 TEST(Cgroups, PauseEventsPsExec) {
   Sandbox sb;
   TestCgroup cg("ops");
