@@ -93,6 +93,7 @@ struct Cli {
 
   void add_lifecycle_flags(CLI::App* c, CreateOptions& o, std::string& ablation) {
     c->add_option("-b,--bundle", o.bundle, "bundle directory");
+    c->add_option("--config", o.config, "config file, relative to the bundle (config.json)");
     c->add_option("--pid-file", o.pid_file, "file to write the init's pid to");
     c->add_option("--console-socket", o.console_socket, "unix socket to send the pty master to");
     c->add_flag("--no-pivot", o.no_pivot, "chroot instead of pivot_root");

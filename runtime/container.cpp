@@ -91,7 +91,8 @@ class Creation {
 void Creation::load() {
   StateStore::validate_id(opts_.id);
   bundle_ = absolute_dir(opts_.bundle.empty() ? "." : opts_.bundle, "bundle");
-  cfg_ = load_config(bundle_ + "/config.json");
+  const std::string& file = opts_.config.empty() ? "config.json" : opts_.config;
+  cfg_ = load_config(file[0] == '/' ? file : bundle_ + "/" + file);
   if (!cfg_.process) throw Error("process", "missing required field");
   for (const auto& e : opts_.extra_env)
     cfg_.process->env.push_back(e);

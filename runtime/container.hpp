@@ -21,6 +21,7 @@ enum class StartMode { Create, Run, RunDetached };
 struct CreateOptions {
   std::string id;
   std::string bundle;
+  std::string config;  // crun's --config: the config file, relative to the bundle ("config.json")
   std::string pid_file;
   std::string console_socket;
   bool no_pivot = false;

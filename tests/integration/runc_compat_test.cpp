@@ -385,6 +385,22 @@ TEST(RuncCompat, MountinfoFollowsTheConfigOrder) {
   EXPECT_LT(b, c) << r.out;
 }
 
+// crun's --config: the config file, relative to the bundle; root.path stays relative to the
+// bundle. A missing file is one line naming it.
+TEST(RuncCompat, ConfigOptionNamesTheConfigFile) {
+  Sandbox sb;
+  json cfg = runc_like_config({"/bin/echo", "from-subdir"});
+  cfg["root"]["path"] = shared_rootfs();
+  ::mkdir((sb.bundle + "/conf").c_str(), 0755);
+  std::ofstream(sb.bundle + "/conf/other.json") << cfg.dump();
+  Result r = sb.nyx({"run", "--config", "conf/other.json", "--bundle", sb.bundle, sb.id("cfg")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "from-subdir\n");
+  r = sb.nyx({"run", "--config", "missing.json", "--bundle", sb.bundle, sb.id("cfg2")});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find(sb.bundle + "/missing.json: cannot open"), std::string::npos) << r.err;
+}
+
 // A bind source under a directory only the host's root may enter: the runtime opens it, so a
 // container whose root is an unprivileged host user still gets the mount (runc), and a mount
 // that cannot be made is an error, never a container without it.
