@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <string>
 
 #include "runtime/plan.hpp"
 #include "runtime/primitive_ops.hpp"
@@ -36,7 +37,14 @@ void plan_half(PlanBuilder& b) {
   o.cause = Cause{"selinux_unavailable",
                   "SELinux is not enabled on this host (/sys/fs/selinux/enforce is missing), so "
                   "the labels the config asks for cannot be applied"};
-  if (b.in.enforce) b.event(Prim::Selinux, EOPNOTSUPP);
+  if (b.in.enforce) {
+    b.event(Prim::Selinux, EOPNOTSUPP);
+  } else {
+    // Said on stderr too, not only in the record: a label is never dropped in silence.
+    b.warn(std::string(!mount.empty() ? "linux.mountLabel" : "process.selinuxLabel") +
+           ": not applied: SELinux is not enabled on this host (the record's selinux entry is "
+           "skipped; --enforce refuses)");
+  }
 }
 
 }  // namespace

@@ -330,6 +330,9 @@ TEST(RuncCompat, SelinuxLabelsRecordedAsSkippedWithoutSelinux) {
   EXPECT_EQ(e["mountLabel"], "system_u:object_r:container_file_t:s0");
   EXPECT_EQ(e["processLabel"], "system_u:system_r:container_t:s0");
   EXPECT_EQ(h["level"], "full");
+  EXPECT_NE(r.err.find("linux.mountLabel: not applied: SELinux is not enabled on this host"),
+            std::string::npos)
+      << r.err;
 
   r = sb.nyx({"run", "--enforce", "--bundle", sb.bundle, sb.id("lbl-enf")});
   EXPECT_EQ(r.status, 1);
