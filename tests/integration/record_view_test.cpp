@@ -30,8 +30,9 @@ TEST(RecordView, TableOfAPartialRunNamesTheCause) {
   EXPECT_LT(t.out.find("\ncapabilities"), t.out.find("\nlandlock"));
   EXPECT_LT(t.out.find("\nlandlock"), t.out.find("\nseccomp"));
 
-  // On a terminal (script(1) gives the runtime one), statuses are coloured.
-  std::string cmd;
+  // On a terminal (script(1) gives the runtime one), statuses are coloured; the terminal type
+  // is said, since the test's own may be "dumb" (a CI shell) or NO_COLOR set.
+  std::string cmd = "env -u NO_COLOR TERM=xterm ";
   for (const auto& a : sb.nyx_argv({"state", "--format", "table", "--file", report}))
     cmd += a + " ";
   Result tty = run({"script", "-qec", cmd, "/dev/null"});
