@@ -18,6 +18,12 @@ mkdir -p "$work/b"
 bash "$NYX_SRC/examples/make-rootfs.sh" "$work/b/rootfs" >/dev/null || exit 1
 install -m 0755 "$NYX_BUILD/tests/nyx-probe" "$work/b/rootfs/bin/nyx-probe"
 chown -R "$u:" "$work"
+# The user runs its own copy of the runtime and its systemd helper, owned by root: the build
+# directory may sit where the user cannot enter (a clone under /root, mode 0700).
+bin=/usr/local/lib/nyx-rootless-test
+install -d -m 0755 "$bin" || exit 1
+install -m 0755 "$NYX_BUILD/nyx-runtime" "$NYX_BUILD/nyx-systemd" "$bin/" || exit 1
+NYX=$bin/nyx-runtime
 as_user() {
   runuser -u "$u" -- env XDG_RUNTIME_DIR="/run/user/$uid" \
     DBUS_SESSION_BUS_ADDRESS="unix:path=/run/user/$uid/bus" "$@"
