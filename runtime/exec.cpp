@@ -135,24 +135,40 @@ void record_exec(const StateStore& store, const std::string& id, pid_t pid,
   dir->write_state(state);
 }
 
-bool has_controllers(const std::string& have, const std::string& wanted) {
-  auto list = [](const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    for (std::string item; std::getline(ss, item, ',');)
-      if (!item.empty()) out.push_back(item);
-    return out;
-  };
-  std::vector<std::string> h = list(have);
-  for (const auto& w : list(wanted)) {
-    if (std::find(h.begin(), h.end(), w) == h.end()) return false;
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');)
+    if (!item.empty()) out.push_back(item);
+  return out;
+}
+
+bool has_controller(const std::string& have, const std::string& wanted) {
+  std::vector<std::string> h = split_list(have);
+  return std::find(h.begin(), h.end(), wanted) != h.end();
+}
+
+// The cgroup below `base` that `exec --cgroup` names, which must already exist.
+std::string sub_cgroup(const std::string& base, const std::string& path) {
+  std::string sub = base + (path.empty() || path[0] == '/' ? "" : "/") + path;
+  while (sub.size() > 1 && sub.back() == '/')
+    sub.pop_back();
+  if (::access((sub + "/cgroup.procs").c_str(), F_OK) != 0) {
+    // In runc's words, lower case as Go prints errno: scripts match "no such file".
+    int err = errno;
+    std::string why = std::strerror(err);
+    if (!why.empty()) why[0] = static_cast<char>(std::tolower(why[0]));
+    throw Error("--cgroup", "adding pid to cgroups: " + sub + "/cgroup.procs: " + why);
   }
-  return true;
+  return sub;
 }
 
 // `exec --cgroup [CONTROLLERS:]PATH`: the process goes into an existing cgroup below the
 // container's, in the hierarchies named (every one without CONTROLLERS), as with runc.
+// CONTROLLERS is a comma-separated list, each naming the v1 hierarchy that holds it, whether
+// the host mounts them together (`cpu,cpuacct`) or apart.
 Cgroups exec_cgroups(nlohmann::json dirs, const std::vector<std::string>& specs) {
+  const nlohmann::json container = dirs;
   for (const std::string& spec : specs) {
     auto colon = spec.find(':');
     std::string controllers = colon == std::string::npos ? "" : spec.substr(0, colon);
@@ -162,24 +178,21 @@ Cgroups exec_cgroups(nlohmann::json dirs, const std::vector<std::string>& specs)
       if (part == "..")
         throw Error("--cgroup", "the cgroup path " + path + " is not a sub cgroup path");
     }
-    bool matched = false;
-    for (auto& d : dirs) {
-      std::string have = d.value("controllers", "");
-      if (!controllers.empty() && (have.empty() || !has_controllers(have, controllers))) continue;
-      matched = true;
-      std::string sub = d.value("path", "") + (path.empty() || path[0] == '/' ? "" : "/") + path;
-      while (sub.size() > 1 && sub.back() == '/')
-        sub.pop_back();
-      if (::access((sub + "/cgroup.procs").c_str(), F_OK) != 0) {
-        // In runc's words, lower case as Go prints errno: scripts match "no such file".
-        int err = errno;
-        std::string why = std::strerror(err);
-        if (!why.empty()) why[0] = static_cast<char>(std::tolower(why[0]));
-        throw Error("--cgroup", "adding pid to cgroups: " + sub + "/cgroup.procs: " + why);
-      }
-      d["path"] = sub;
+    std::vector<std::string> wanted = split_list(controllers);
+    if (wanted.empty()) {
+      for (std::size_t i = 0; i < dirs.size(); ++i)
+        dirs[i]["path"] = sub_cgroup(container[i].value("path", ""), path);
+      continue;
     }
-    if (!matched) throw Error("--cgroup", "unknown controller \"" + controllers + "\"");
+    for (const std::string& w : wanted) {
+      bool matched = false;
+      for (std::size_t i = 0; i < dirs.size(); ++i) {
+        if (!has_controller(container[i].value("controllers", ""), w)) continue;
+        matched = true;
+        dirs[i]["path"] = sub_cgroup(container[i].value("path", ""), path);
+      }
+      if (!matched) throw Error("--cgroup", "unknown controller \"" + w + "\"");
+    }
   }
   return Cgroups::from_json(dirs);
 }

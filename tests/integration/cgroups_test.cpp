@@ -12,8 +12,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -784,6 +787,27 @@ TEST(Cgroups, PauseEventsPsExec) {
     EXPECT_NE(data.find((host_v2() ? "0::" : ":memory:") + cg.rel + "/a/b/sub\n"),
               std::string::npos)
         << data;
+    r = sb.nyx({"exec", "--cgroup", "whaaat:/", c.id, "/bin/true"});
+    EXPECT_EQ(r.status, 255);
+    EXPECT_NE(r.err.find("unknown controller \"whaaat\""), std::string::npos) << r.err;
+    if (!host_v2()) {
+      // A controller list names each controller's hierarchy, whether the host mounts cpu and
+      // cpuacct together or apart (runc's exec.bats "sub-cgroups [v1]").
+      for (const char* h : {"cpu", "cpuacct"}) {
+        int rc = mkdir(host_dir(h, cg.rel + "/a/b/subcpu").c_str(), 0755);
+        ASSERT_TRUE(rc == 0 || errno == EEXIST) << h << ": " << std::strerror(errno);
+      }
+      r = sb.nyx({"exec", "--cgroup", "memory:sub", "--cgroup", "cpu,cpuacct:subcpu", c.id,
+                  "/bin/nyx-probe", "cat", "/proc/self/cgroup"});
+      ASSERT_EQ(r.status, 0) << r.err;
+      data = json_lines(r.out).at(0).value("data", "");
+      EXPECT_NE(data.find(":memory:" + cg.rel + "/a/b/sub\n"), std::string::npos) << data;
+      for (const char* h : {"cpu", "cpuacct"}) {
+        std::regex line(std::string("\\d+:([a-z_,]*,)?") + h + "(,[a-z_,]*)?:" + cg.rel +
+                        "/a/b/subcpu\n");
+        EXPECT_TRUE(std::regex_search(data, line)) << h << " in " << data;
+      }
+    }
   }
   EXPECT_TRUE(cg.existing().empty()) << "left: " << cg.existing()[0];
 }
