@@ -20,7 +20,10 @@ namespace nyx {
 
 namespace {
 
-constexpr const char* kVersion = "nyx-runtime version 0.1.0\nspec: 1.0.2\n";
+// The feature line is crun's: what the build can do, read by scripts (crun's own test suite
+// runs its sd_notify tests when it says +SYSTEMD).
+constexpr const char* kVersion =
+    "nyx-runtime version 0.1.0\nspec: 1.0.2\n+SYSTEMD +SECCOMP +CAP +EBPF +LANDLOCK\n";
 
 std::string default_root() {
   if (::geteuid() == 0) return "/run/nyx-runtime";

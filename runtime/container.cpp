@@ -22,6 +22,7 @@
 #include "runtime/causes.hpp"
 #include "runtime/launch.hpp"
 #include "runtime/log.hpp"
+#include "runtime/notify_socket.hpp"
 #include "runtime/primitives/cgroups.hpp"
 #include "runtime/seccomp_agent.hpp"
 #include "runtime/terminal.hpp"
@@ -81,6 +82,7 @@ class Creation {
   bool enforce_ = false;
   std::optional<Launch> launch_;
   std::optional<ContainerDir> dir_;
+  std::optional<NotifyDir> notify_;
   UniqueFd fifo_;  // the exec FIFO's fd number, reserved before the plan is built
   std::string created_time_;
   std::string owner_;  // who created it, as `list` shows (runc)
@@ -96,6 +98,7 @@ void Creation::load() {
   if (!cfg_.process) throw Error("process", "missing required field");
   for (const auto& e : opts_.extra_env)
     cfg_.process->env.push_back(e);
+  if (!opts_.notify_socket.empty()) notify_.emplace(store_, opts_.notify_socket, cfg_);
   enforce_ = enforce_requested(opts_, cfg_);
   std::string root = cfg_.root.path[0] == '/' ? cfg_.root.path : bundle_ + "/" + cfg_.root.path;
   rootfs_ = absolute_dir(root, "root.path");
@@ -152,6 +155,7 @@ nlohmann::json Creation::base_state(const char* phase) const {
   nlohmann::json nyx = {{"version", 1}, {"cgroups", launch_->cgroups().to_json()}};
   nyx["config"] = cfg_.raw;
   if (pid > 0) nyx["startTime"] = launch_->init().start_time;
+  if (!opts_.notify_socket.empty()) nyx["notifySocket"] = opts_.notify_socket;
   st["nyx"] = std::move(nyx);
   return st;
 }
@@ -162,6 +166,7 @@ void Creation::prepare_state() {
   // The intent: what this create may make, written before it is made (crash recovery), and
   // there from the moment the directory appears.
   dir_.emplace(store_.create(opts_.id, base_state("creating")));
+  if (notify_) notify_->move_into(*dir_);
   Cgroups& cgroups = launch_->cgroups();
   if (cgroups.empty()) return;
   std::vector<ParentEvent> events = cgroups.create(cfg_.linux.resources);

@@ -28,6 +28,7 @@ struct CreateOptions {
   int preserve_fds = 0;
   std::vector<int> preserved;          // which of 3..3+preserve_fds-1 the caller really had open
   std::vector<std::string> extra_env;  // added to process.env (socket activation)
+  std::string notify_socket;           // the runtime's NOTIFY_SOCKET, passed on (notify_socket.hpp)
   Ablation ablation;
   bool enforce = false;
   bool systemd_cgroup = false;  // the container's cgroup is a transient systemd scope

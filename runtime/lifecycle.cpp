@@ -19,8 +19,10 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <future>
 #include <iostream>
 #include <sstream>
+#include <thread>
 
 #include "base/error.hpp"
 #include "base/files.hpp"
@@ -28,6 +30,7 @@
 #include "hooks/hooks.hpp"
 #include "runtime/foreground.hpp"
 #include "runtime/log.hpp"
+#include "runtime/notify_socket.hpp"
 #include "runtime/record_view.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/systemd_cgroup.hpp"
@@ -201,10 +204,25 @@ void pass_listen_fds(CreateOptions& o) {
   o.extra_env.emplace_back("LISTEN_PID=1");
 }
 
+void pass_notify_socket(CreateOptions& o) {
+  if (auto path = notify_socket_from_env()) o.notify_socket = *path;
+}
+
+// `start` and `run --detach` return once the service in the container says it is ready (or
+// its init is gone), as runc's and crun's do: a systemd unit around them starts only then.
+void wait_until_ready(const ContainerDir& dir, const nlohmann::json& state, int sock) {
+  if (sock < 0) return;
+  UniqueFd init = open_init(dir, &state);
+  if (!init) return;
+  dir.unlock();  // the wait may be long: kill and delete go on meanwhile
+  forward_notify(sock, notify_host_socket(state), state.value("pid", 0), init.get(), true);
+}
+
 }  // namespace
 
 int cmd_create(const GlobalOptions& g, CreateOptions opts) {
   pass_listen_fds(opts);
+  pass_notify_socket(opts);
   opts.preserved = reserve_preserved_fds(opts.preserve_fds);
   opts.systemd_cgroup = g.systemd_cgroup;
   StateStore store(g.root);
@@ -226,6 +244,7 @@ int cmd_start(const GlobalOptions& g, const std::string& id) {
   Hooks hooks = stored_hooks(state);
   std::vector<HookRun> runs;
   run_start_container(hooks, dir, state, runs);
+  UniqueFd notify = bind_notify_socket(dir, state);
   UniqueFd fifo(::open(dir.fifo_path().c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
   if (!fifo) throw_errno(container_object(id), "the init is not waiting to start");
   if (::write(fifo.get(), "0", 1) != 1) throw_errno(container_object(id), "cannot start");
@@ -238,11 +257,13 @@ int cmd_start(const GlobalOptions& g, const std::string& id) {
     run_poststart(hooks, state, runs);
     dir.write_state(state);
   }
+  wait_until_ready(dir, state, notify.get());
   return 0;
 }
 
 int cmd_run(const GlobalOptions& g, RunOptions opts) {
   pass_listen_fds(opts.create);
+  pass_notify_socket(opts.create);
   opts.create.preserved = reserve_preserved_fds(opts.create.preserve_fds);
   opts.create.systemd_cgroup = g.systemd_cgroup;
   bool generated = resolve_run_target(opts);
@@ -253,10 +274,12 @@ int cmd_run(const GlobalOptions& g, RunOptions opts) {
     c.keep();
     std::vector<HookRun> runs;
     run_start_container(c.config.hooks, *c.dir, c.state, runs);
+    UniqueFd notify = bind_notify_socket(*c.dir, c.state);
     c.send(ParentMsg::Start);
     if (generated) print(opts.create.id + "\n");
     run_poststart(c.config.hooks, c.state, runs);
     if (!runs.empty()) c.dir->write_state(c.state);
+    wait_until_ready(*c.dir, c.state, notify.get());
     return 0;
   }
   // Signals that arrive while the container starts queue up, then go to the harness.
@@ -272,11 +295,24 @@ int cmd_run(const GlobalOptions& g, RunOptions opts) {
     remove_container(*c.dir, &c.state);
     throw;
   }
+  UniqueFd notify = bind_notify_socket(*c.dir, c.state);
+  std::future<void> forwarded;
+  if (notify) {
+    // For as long as the container runs: after READY=1 come STATUS= and WATCHDOG=1. Detached,
+    // so that an error on the way out never waits for it; waited for once the init is gone.
+    UniqueFd init(::fcntl(c.init.pidfd.get(), F_DUPFD_CLOEXEC, 0));
+    std::packaged_task<void()> task(
+        [fd = notify.get(), host = notify_host_socket(c.state), pid = c.init.pid,
+         init = std::move(init)] { forward_notify(fd, host, pid, init.get(), false); });
+    forwarded = task.get_future();
+    std::thread(std::move(task)).detach();
+  }
   c.send(ParentMsg::Start);
   run_poststart(c.config.hooks, c.state, runs);
   std::optional<double> timeout = opts.timeout_s ? opts.timeout_s : annotation_timeout(c.config);
   WaitResult res = wait_foreground(c.init, c.console_master.get(), timeout, signals,
                                    [&c] { kill_container(*c.dir, &c.state); });
+  if (forwarded.valid()) forwarded.wait();
   reap_orphans();
   int code = res.timed_out ? 124 : exit_code_of(res.status);
   bool signaled = !res.timed_out && WIFSIGNALED(res.status);

@@ -410,6 +410,34 @@ ContainerDir StateStore::create(const std::string& id, const nlohmann::json& fir
   return dir;
 }
 
+std::string StateStore::make_private_dir(mode_t mode) const {
+  UniqueFd rootfd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd && errno == ENOENT) {
+    mkdir_p(root_);
+    rootfd.reset(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  }
+  if (!rootfd) throw_errno(root_, "cannot open the state root");
+  std::string name = private_name(".new.");
+  if (::mkdirat(rootfd.get(), name.c_str(), mode) != 0 ||
+      ::fchmodat(rootfd.get(), name.c_str(), mode, 0) != 0) {
+    throw_errno(root_, "cannot create " + name);
+  }
+  return name;
+}
+
+void StateStore::adopt_private_dir(const std::string& name, const ContainerDir* into,
+                                   const char* as) const {
+  UniqueFd rootfd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!rootfd) throw_errno(root_, "cannot open the state root");
+  if (into == nullptr) {
+    remove_tree(rootfd.get(), name.c_str());
+    return;
+  }
+  if (::renameat2(rootfd.get(), name.c_str(), into->fd(), as, RENAME_NOREPLACE) != 0) {
+    throw_errno(container_object(into->id()), "cannot move " + name + " into its directory");
+  }
+}
+
 std::optional<ContainerDir> StateStore::open(const std::string& id, bool lock) const {
   validate_id(id);
   std::string path = root_ + "/" + id;

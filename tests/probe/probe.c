@@ -30,6 +30,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
+#include <sys/un.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -1199,6 +1200,24 @@ static void st_echo(char** a, int n UNUSED) {
   kv_str("text", a[0]);
 }
 
+// sd_notify(3) by hand: one datagram to $NOTIFY_SOCKET, as a service tells systemd it is ready.
+static void st_sd_notify(char** a, int n UNUSED) {
+  const char* path = getenv("NOTIFY_SOCKET");
+  kv_str("socket", path ? path : "");
+  struct sockaddr_un addr = {.sun_family = AF_UNIX};
+  if (!path || strlen(path) >= sizeof addr.sun_path) {
+    errno = EINVAL;
+    kv_result(0);
+    return;
+  }
+  strcpy(addr.sun_path, path);
+  int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int ok = fd >= 0 &&
+           sendto(fd, a[0], strlen(a[0]), 0, (struct sockaddr*)&addr, sizeof addr) >= 0;
+  kv_result(ok);
+  if (fd >= 0) close(fd);
+}
+
 // Nothing is printed on success: the new program's output follows instead.
 static void st_exec(char** a, int n UNUSED) {
   execv(a[0], a);
@@ -1400,6 +1419,7 @@ static const struct step {
     {"exit", "n", st_exit},
     {"signal", "g", st_signal},
     {"echo", "s", st_echo},
+    {"sd-notify", "s", st_sd_notify},
     {"exec", "s*", st_exec},
     {"chroot-escape", "", st_chroot_escape},
     {"fdwalk", "", st_fdwalk},
