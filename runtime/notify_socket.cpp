@@ -101,7 +101,11 @@ std::optional<std::string> notify_socket_from_env() {
 NotifyDir::NotifyDir(const StateStore& store, std::string host_socket, Config& cfg)
     : store_(store), name_(store.make_private_dir(0755)) {
   char* root = ::realpath(store.root().c_str(), nullptr);
-  if (root == nullptr) throw_errno(store.root(), "cannot resolve the state root");
+  if (root == nullptr) {
+    int err = errno;
+    store_.adopt_private_dir(name_, nullptr, nullptr);
+    throw Error(store.root(), "cannot resolve the state root", err);
+  }
   std::string source = std::string(root) + "/" + name_;
   std::free(root);
   // The directory, not the socket: `start` binds the socket afresh inside it, and the
