@@ -68,9 +68,11 @@ UniqueFd open_own_proc() {
 
 void plan_half(PlanBuilder& b) {
   const std::string& profile = b.cfg.process->apparmor_profile;
-  if (profile.empty() || !b.request(Prim::Apparmor)) return;
+  if (profile.empty()) return;
+  bool requested = b.request(Prim::Apparmor);
   PrimOutcome& o = b.record(Prim::Apparmor);
-  o.detail["profile"] = profile;
+  o.detail["profile"] = profile;  // ablated too: the record says what the experiment left out
+  if (!requested) return;
   AppArmorDecision d = decide_apparmor(profile, real_host());
   switch (d.action) {
     case AppArmorAction::Skip:

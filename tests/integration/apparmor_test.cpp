@@ -130,6 +130,7 @@ TEST(AppArmor, AblatedIsRecordedWithoutAWarning) {
   json e = h["primitives"]["apparmor"];
   EXPECT_EQ(e["status"], "skipped") << e;
   EXPECT_EQ(e["ablated"], true) << e;
+  EXPECT_EQ(e["profile"], kProfile) << e;
   EXPECT_FALSE(e.contains("cause")) << e;
   EXPECT_EQ(r.err.find("apparmor"), std::string::npos) << r.err;
   EXPECT_EQ(h["ablation"], json({"apparmor"})) << h;
