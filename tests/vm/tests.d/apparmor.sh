@@ -63,7 +63,7 @@ out=$(timeout 120 "$NYX" run --ablate apparmor --report ablated.json b 2>&1)
 show "$out"
 check "ablated: unconfined" eq "$(sed -n 1p <<<"$out")" unconfined
 check "ablated: the read goes through" eq "$(sed -n 2p <<<"$out")" READ
-check "ablated: recorded" eq "$(jq -c .hardening.primitives.apparmor ablated.json)" \
+check "ablated: recorded" eq "$(jq -cS .hardening.primitives.apparmor ablated.json)" \
   "{\"ablated\":true,\"profile\":\"$PROFILE\",\"status\":\"skipped\"}"
 
 echo "== exec"
