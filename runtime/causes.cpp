@@ -428,6 +428,36 @@ std::optional<Cause> apparmor_blocker(const HostView& host, const std::string& p
                "AppArmor profile \"" + profile + "\" is not loaded (apparmor_parser -r loads it)");
 }
 
+namespace {
+
+// The profile asked for is in the planned entry; a diagnosis without one (an error message)
+// names none.
+Cause apparmor_cause(const Failure& f, const HostView& host) {
+  std::string profile = "the profile";
+  if (f.planned.detail.is_object() && f.planned.detail.contains("profile")) {
+    profile = f.planned.detail["profile"].get<std::string>();
+  }
+  auto enabled = host.read("/sys/module/apparmor/parameters/enabled");
+  if (f.err == EOPNOTSUPP || !enabled || *enabled != "Y") {
+    if (auto c = apparmor_blocker(host, profile)) return *c;
+  }
+  if (f.err == ENOENT) {
+    return cause("apparmor_profile_missing", "AppArmor profile \"" + profile +
+                                                 "\" is not loaded (apparmor_parser -r loads it)");
+  }
+  // A runtime that is itself confined may only change to the profiles its own allows.
+  auto current = host.read("/proc/self/attr/apparmor/current");
+  if (!current) current = host.read("/proc/self/attr/current");
+  if ((f.err == EACCES || f.err == EPERM) && current && *current != "unconfined") {
+    return cause("apparmor_runtime_confined",
+                 "the runtime itself runs under AppArmor profile \"" + *current +
+                     "\", which does not allow changing to \"" + profile + "\"");
+  }
+  return unexplained(f.err);
+}
+
+}  // namespace
+
 std::optional<Cause> cgroup_controller_blocker(const HostView& host, const std::string& controller,
                                                const std::string& parent) {
   if (auto table = host.read("/proc/cgroups")) {
@@ -533,6 +563,8 @@ Cause diagnose(const Failure& f, const HostView& host) {
       return landlock_cause(f, host);
     case Prim::Mounts:
       return mounts_cause(f, host);
+    case Prim::Apparmor:
+      return apparmor_cause(f, host);
     default:
       break;
   }

@@ -184,6 +184,11 @@ struct ChildPlan {
   const char* cwd_in_root = nullptr;  // create: the cwd relative to the rootfs, made when missing
 
   // Confine
+  // AppArmor (runtime/primitives/apparmor.cpp): an O_PATH fd of the runtime's own /proc, and
+  // "exec PROFILE" to write to this thread's attr/apparmor/exec through it; -1: no write.
+  int apparmor_proc = -1;
+  const char* apparmor_exec = nullptr;
+  std::size_t apparmor_exec_len = 0;
   LandlockPlan landlock;
   const sock_fprog* seccomp = nullptr;
   unsigned seccomp_flags = 0;

@@ -23,7 +23,7 @@ namespace {
 // The feature line is crun's: what the build can do, read by scripts (crun's own test suite
 // runs its sd_notify tests when it says +SYSTEMD).
 constexpr const char* kVersion =
-    "nyx-runtime version 0.1.0\nspec: 1.0.2\n+SYSTEMD +SECCOMP +CAP +EBPF +LANDLOCK\n";
+    "nyx-runtime version 0.1.0\nspec: 1.0.2\n+SYSTEMD +APPARMOR +SECCOMP +CAP +EBPF +LANDLOCK\n";
 
 std::string default_root() {
   if (::geteuid() == 0) return "/run/nyx-runtime";
@@ -59,6 +59,7 @@ struct Cli {
   std::string state_format = "json";
   std::string state_file;
   std::string doctor_bundle;
+  bool doctor_enforce = false;
   bool quiet = false;
   std::vector<std::string> ps_args;
   std::string resources;
@@ -196,7 +197,10 @@ struct Cli {
       c->add_option("-b,--bundle", doctor_bundle, "bundle directory (default: the strict profile)");
       c->add_option("-f,--format", format, "table or json")
           ->check(CLI::IsMember({"table", "json"}));
-      c->callback([this] { action = [this] { return cmd_doctor(doctor_bundle, format); }; });
+      c->add_flag("--enforce", doctor_enforce, "as create --enforce would: skips are failures");
+      c->callback([this] {
+        action = [this] { return cmd_doctor(doctor_bundle, format, doctor_enforce); };
+      });
     }
     if (CLI::App* c = sub("kill", "send a signal to a container")) {
       c->add_flag("-a,--all", all, "signal every process of the container");

@@ -18,6 +18,7 @@
 #include "base/error.hpp"
 #include "bundle/profile.hpp"
 #include "runtime/causes.hpp"
+#include "runtime/primitives/apparmor.hpp"
 #include "runtime/primitives/capabilities.hpp"
 #include "runtime/primitives/landlock.hpp"
 #include "runtime/primitives/namespaces.hpp"
@@ -194,6 +195,23 @@ Row landlock_row(const Config& cfg, const HostView& host) {
   return row("landlock", std::nullopt, "ABI " + std::to_string(host.landlock_abi()));
 }
 
+// As the run decides (runtime/primitives/apparmor.cpp): a host without AppArmor skips the
+// profile, which only --enforce turns into a failure.
+Row apparmor_row(const Config& cfg, const HostView& host, bool enforce) {
+  const std::string& profile = cfg.process->apparmor_profile;
+  if (profile.empty()) return Row{"apparmor"};
+  AppArmorDecision d = decide_apparmor(profile, host);
+  switch (d.action) {
+    case AppArmorAction::Skip:
+      return Row{"apparmor", enforce ? Verdict::Fail : Verdict::Skip, profile, d.cause};
+    case AppArmorAction::Missing:
+      return row("apparmor", d.cause, profile);
+    case AppArmorAction::Write:
+      break;
+  }
+  return row("apparmor", std::nullopt, profile);
+}
+
 Row seccomp_row(const Config& cfg, const HostView& host) {
   if (!cfg.linux.seccomp) return Row{"seccomp"};
   if (auto b = seccomp_blocker(host)) return row("seccomp", b);
@@ -206,7 +224,7 @@ Row seccomp_row(const Config& cfg, const HostView& host) {
   return row("seccomp", std::nullopt);
 }
 
-std::vector<Row> diagnose_config(const Config& cfg, const HostView& host) {
+std::vector<Row> diagnose_config(const Config& cfg, const HostView& host, bool enforce) {
   std::vector<Row> rows;
   const Process& proc = *cfg.process;
   rows.push_back(proc.no_new_privileges ? row("no_new_privs", std::nullopt) : Row{"no_new_privs"});
@@ -234,10 +252,7 @@ std::vector<Row> diagnose_config(const Config& cfg, const HostView& host) {
                                                                     : Row{"root"});
   rows.push_back(proc.capabilities ? row("capabilities", capabilities_blocker(cfg, host))
                                    : Row{"capabilities"});
-  if (!proc.apparmor_profile.empty()) {
-    rows.push_back(
-        row("apparmor", apparmor_blocker(host, proc.apparmor_profile), proc.apparmor_profile));
-  }
+  if (!proc.apparmor_profile.empty()) rows.push_back(apparmor_row(cfg, host, enforce));
   rows.push_back(landlock_row(cfg, host));
   rows.push_back(seccomp_row(cfg, host));
   return rows;
@@ -281,7 +296,7 @@ std::string table(const std::vector<Row>& rows, const std::string& what, const j
 
 }  // namespace
 
-int cmd_doctor(const std::string& bundle, const std::string& format) {
+int cmd_doctor(const std::string& bundle, const std::string& format, bool enforce) {
   Config cfg;
   std::string what;
   if (!bundle.empty()) {
@@ -293,8 +308,10 @@ int cmd_doctor(const std::string& bundle, const std::string& format) {
     cfg = parse_config_json(json::parse(make_spec(strict).dump()));
     what = "the strict profile";
   }
+  auto mode = cfg.annotations.find("org.nyx.hardening.mode");
+  enforce = enforce || (mode != cfg.annotations.end() && mode->second == "enforce");
   const HostView& host = real_host();
-  std::vector<Row> rows = diagnose_config(cfg, host);
+  std::vector<Row> rows = diagnose_config(cfg, host, enforce);
   json h = host_json(host);
   if (format == "json") {
     nlohmann::ordered_json prims = nlohmann::ordered_json::object();

@@ -75,9 +75,22 @@ void add_caps(Process& p, const std::vector<std::string>& caps) {
   }
 }
 
+// The process of --process: the file's, under the container's AppArmor profile unless the
+// file names one (runc's rule: an exec'd process is never less confined by leaving it out);
+// --apparmor replaces either.
+Process file_process(const ExecOptions& o, const Config& container) {
+  Process p = parse_process_json(read_json_file(o.process_file));
+  if (p.apparmor_profile.empty() && container.process) {
+    p.apparmor_profile = container.process->apparmor_profile;
+  }
+  if (!o.apparmor.empty()) p.apparmor_profile = o.apparmor;
+  return p;
+}
+
 // The process to run: --process, or the container's own with the command line's changes.
+// Either way it keeps the container's AppArmor profile unless --apparmor names another.
 Process exec_process(const ExecOptions& o, const Config& container) {
-  if (!o.process_file.empty()) return parse_process_json(read_json_file(o.process_file));
+  if (!o.process_file.empty()) return file_process(o, container);
   if (o.args.empty()) throw Error("exec", "needs a command to run");
   Process p = container.process.value_or(Process{});
   p.args = o.args;

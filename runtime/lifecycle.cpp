@@ -31,6 +31,7 @@
 #include "runtime/foreground.hpp"
 #include "runtime/log.hpp"
 #include "runtime/notify_socket.hpp"
+#include "runtime/primitives/apparmor.hpp"
 #include "runtime/record_view.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/systemd_cgroup.hpp"
@@ -881,7 +882,8 @@ int cmd_features() {
            {"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
             "SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"}},
           {"archs", {"SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64"}}}},
-        {"apparmor", {{"enabled", false}}},
+        // Only where the host has it: nyx applies a profile wherever AppArmor is enabled.
+        {"apparmor", {{"enabled", host_has_apparmor(real_host())}}},
         {"selinux", {{"enabled", false}}}}},
       {"annotations",
        {{"org.nyx.hardening.record", "true"},

@@ -71,7 +71,10 @@ Level compute_level(const Outcome& outcome) {
   bool beyond_baseline = false;
   for (const PrimitiveInfo& info : kPrimitives) {
     const PrimOutcome& o = outcome[info.id];
-    if (!o.requested) continue;
+    // A requested primitive skipped with a cause is one the host does not have (AppArmor or
+    // SELinux on a host without it, in best-effort mode): its entry says so, and it counts
+    // neither as hardening beyond the baseline nor as a failure.
+    if (!o.requested || (o.status == PrimStatus::Skipped && o.cause)) continue;
     if (o.status == PrimStatus::Applied) ++applied;
     if (o.status == PrimStatus::Failed) ++failed;
     if (!info.baseline) beyond_baseline = true;
@@ -93,7 +96,10 @@ nlohmann::json primitives_json(const Outcome& outcome) {
     if (o.status == PrimStatus::Failed) {
       entry["errno"] = o.err;
       entry["error"] = errno_name(o.err);
-      if (o.cause) entry["cause"] = {{"code", o.cause->code}, {"message", o.cause->message}};
+    }
+    // Why it failed, or why a requested one was skipped (the host lacks it).
+    if (o.cause && o.status != PrimStatus::Applied) {
+      entry["cause"] = {{"code", o.cause->code}, {"message", o.cause->message}};
     }
     if (o.ablated) entry["ablated"] = true;
     if (o.detail.is_object()) {

@@ -38,7 +38,7 @@ struct PrimOutcome {
   PrimStatus status = PrimStatus::Skipped;
   int err = 0;                 // errno when failed
   nlohmann::json detail;       // extra fields: value, types, count, method, ...
-  std::optional<Cause> cause;  // of the failure, when the host tells
+  std::optional<Cause> cause;  // of the failure, or of a requested one skipped, when known
 };
 
 struct Outcome {
@@ -78,7 +78,8 @@ Outcome merge_outcome(Outcome planned, std::span<const ParentEvent> events,
                       std::span<const StepEntry> child, const Diagnose& diagnose = {});
 
 // baseline: nothing requested beyond the baseline primitives, and all of that applied;
-// otherwise full / partial / none over the requested primitives.
+// otherwise full / partial / none over the requested primitives. A requested primitive that
+// ended skipped with a cause (the host lacks it) is left out of both.
 Level compute_level(const Outcome& outcome);
 
 // {"no_new_privs": {"status": "applied"}, ...}: primitives that are not always listed appear

@@ -38,6 +38,7 @@ enum class Stage : std::uint8_t {
   X(Root, root, "", "chroot", Isolation, false, true)                \
   X(Capabilities, capabilities, "", "caps", Identity, false, true)   \
   X(Selinux, selinux, "", "", Identity, false, false)                \
+  X(Apparmor, apparmor, "", "", Confine, false, false)               \
   X(Landlock, landlock, "", "", Confine, false, true)                \
   X(Seccomp, seccomp, "", "", Confine, false, true)
 

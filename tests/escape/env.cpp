@@ -43,6 +43,8 @@ const char* verdict_name(Verdict v) {
       return "BLOCKED";
     case Verdict::Escaped:
       return "ESCAPED";
+    case Verdict::Skipped:
+      return "SKIPPED";
     case Verdict::Error:
       break;
   }
@@ -68,6 +70,10 @@ Observation no_output(const Ran& r) {
   return error("no harness output (" + signal_text(r.res.status) + "): " + err, r.state);
 }
 
+Observation skipped(std::string evidence, json state) {
+  return {Verdict::Skipped, std::move(evidence), std::move(state)};
+}
+
 Observation refused(std::string evidence) {
   return {Verdict::Blocked, "refused at create: " + std::move(evidence), json(), true};
 }
@@ -90,6 +96,9 @@ Env::Env() {
 }
 
 Env::~Env() {
+  // profile-denied-read's profile (fixtures.cpp) leaves the host's kernel with the matrix.
+  std::string profile = work + "/nyx-escape-deny-read.profile";
+  if (test::path_exists(profile)) test::run({"apparmor_parser", "--remove", profile});
   test::run({"rm", "-rf", work});
 }
 

@@ -413,6 +413,63 @@ Observation fx_landlock(Env& env, const Cell& c) {
   return blocked("write: " + errno_of(s), r.state);
 }
 
+// ---- apparmor ---------------------------------------------------------------------------
+
+constexpr const char* kAppArmorProfile = "nyx-escape-deny-read";
+constexpr const char* kDeniedFile = "/etc/escape-denied";
+
+bool host_has_apparmor() {
+  return read_text("/sys/module/apparmor/parameters/enabled").rfind('Y', 0) == 0;
+}
+
+// Everything allowed but reading one file: nothing else of the strict profile stands in the
+// way of that read (it is world-readable, under the container's root, which Landlock allows),
+// so only the profile can deny it. Paths are the container's: AppArmor mediates them as the
+// process sees them, from its root.
+bool load_deny_profile(Env& env, std::string* err) {
+  std::string file = env.work + "/" + kAppArmorProfile + ".profile";
+  write_text(file, std::string("profile ") + kAppArmorProfile +
+                       " flags=(attach_disconnected,mediate_deleted) {\n"
+                       "  file,\n  capability,\n  network,\n  signal,\n  ptrace,\n  unix,\n"
+                       "  mount,\n  umount,\n  pivot_root,\n"
+                       "  deny " +
+                       kDeniedFile + " r,\n}\n");
+  test::Result r = test::run({"apparmor_parser", "--replace", "--skip-cache", file});
+  *err = r.err.substr(0, r.err.find('\n'));
+  return r.status == 0;
+}
+
+// On a host without AppArmor the cell is Skipped: it proves nothing about the profile, but the
+// record must say the profile was skipped (or ablated) and why.
+Observation fx_apparmor(Env& env, const Cell& c) {
+  write_text(env.rootfs + kDeniedFile, env.secret + "\n");
+  json cfg = env.strict();
+  cfg["process"]["apparmorProfile"] = kAppArmorProfile;
+  bool apparmor = host_has_apparmor();
+  std::string why;
+  if (apparmor && !load_deny_profile(env, &why)) return error("apparmor_parser: " + why);
+  Ran r = go(env, c, cfg, {kProbe, "read", kDeniedFile});
+  json s = probe_step(r, "read");
+  if (s.is_null()) return no_output(r);
+  json e =
+      r.state.is_object() ? r.state["hardening"]["primitives"].value("apparmor", json()) : json();
+  if (!apparmor) {
+    bool said = c.ablate.empty() ? e.value("status", "") == "skipped" &&
+                                       e.value("cause", json::object()).value("code", "") ==
+                                           "apparmor_unavailable"
+                                 : e.value("ablated", false);
+    if (!said) return error("no AppArmor here, and the record does not say so: " + e.dump());
+    return skipped("no AppArmor on this host: the record says " +
+                       std::string(c.ablate.empty() ? "skipped (apparmor_unavailable)" : "ablated"),
+                   r.state);
+  }
+  if (flag(s, "ok")) return escaped("read the file the profile denies", r.state);
+  if (e.value("status", "") != "applied") {
+    return error("read: " + errno_of(s) + ", but the profile is " + e.dump(), r.state);
+  }
+  return blocked("read: " + errno_of(s) + " under profile " + kAppArmorProfile, r.state);
+}
+
 // ---- cgroups ---------------------------------------------------------------------------
 
 Observation fx_cgroups(Env& env, const Cell& c) {
@@ -447,6 +504,7 @@ const Fixture kFixtures[] = {
     {"masked-secret", "mounts", "mounts", "strict +masked path", fx_mounts},
     {"host-secret", "root", "chroot", "strict", fx_root},
     {"privileged-ops", "capabilities", "caps", "strict +mount,uts,net,module", fx_caps},
+    {"profile-denied-read", "apparmor", "apparmor", "strict +apparmorProfile", fx_apparmor},
     {"host-dir-under-rootfs", "landlock", "landlock", "strict +host bind in rootfs", fx_landlock},
     {"kernel-surface", "seccomp", "seccomp", "strict", fx_seccomp},
     {"socket", "seccomp", "seccomp-socket", "strict", fx_seccomp_socket},

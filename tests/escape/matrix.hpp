@@ -17,7 +17,9 @@ namespace nyx::escape {
 
 using nlohmann::json;
 
-enum class Verdict { Blocked, Escaped, Error };
+// Skipped: the host lacks what the fixture needs (AppArmor for profile-denied-read), so the
+// cell proves nothing either way; it is reported and counted apart, never as blocked.
+enum class Verdict { Blocked, Escaped, Error, Skipped };
 const char* verdict_name(Verdict v);
 
 // What a cell saw. `state` is the --report state of the run the verdict rests on (null when
@@ -33,6 +35,7 @@ Observation blocked(std::string evidence, json state = json());
 Observation escaped(std::string evidence, json state = json());
 Observation error(std::string evidence, json state = json());
 Observation refused(std::string evidence);
+Observation skipped(std::string evidence, json state = json());
 
 struct Ran;
 // The harness printed nothing the cell can judge: an error naming the exit and the runtime's

@@ -27,6 +27,7 @@ const std::vector<Mark>& marks() {
       {"no_new_privs", {"no_new_privs"}, ""},
       {"rlimits", {"rlimit_cpu", "rlimit_nofile", "rlimit_as"}, ""},
       {"capabilities", {"capabilities"}, ""},
+      {"apparmor", {"apparmor"}, ""},
       {"landlock", {"landlock"}, ""},
       {"seccomp", {"seccomp"}, ""},
       {"seccomp-socket", {"seccomp"}, ""},

@@ -235,11 +235,21 @@ TEST(Causes, DoctorNamesAMissingAppArmorProfile) {
   json cfg = strict_config({"/bin/true"});
   cfg["process"]["apparmorProfile"] = "nyx-test-profile";
   sb.write_config(cfg);
+  // As the run does: skipped with its cause in best-effort mode (exit 0), a failure under
+  // --enforce (exit 2).
   Result r = run(sb.nyx_argv({"doctor", "--bundle", sb.bundle, "--format", "json"}));
-  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_EQ(r.status, 0) << r.err;
   json d = json::parse(r.out);
+  EXPECT_EQ(d["primitives"]["apparmor"]["verdict"], "will be skipped") << d;
+  EXPECT_EQ(d["primitives"]["apparmor"]["cause"]["code"], "apparmor_unavailable") << d;
+  r = run(sb.nyx_argv({"doctor", "--enforce", "--bundle", sb.bundle, "--format", "json"}));
+  EXPECT_EQ(r.status, 2) << r.err;
+  d = json::parse(r.out);
   EXPECT_EQ(d["primitives"]["apparmor"]["verdict"], "will fail") << d;
   EXPECT_EQ(d["primitives"]["apparmor"]["cause"]["code"], "apparmor_unavailable") << d;
+  r = run(sb.nyx_argv({"doctor", "--bundle", sb.bundle}));
+  EXPECT_NE(r.out.find("apparmor       will be skipped: apparmor_unavailable"), std::string::npos)
+      << r.out;
 }
 
 TEST(Causes, DoctorAgreesWithTheRunOnThisHost) {

@@ -327,6 +327,8 @@ TEST(RuncCompat, SelinuxLabelsRecordedAsSkippedWithoutSelinux) {
   json e = h["primitives"]["selinux"];
   EXPECT_EQ(e["status"], "skipped") << e.dump();
   EXPECT_EQ(e["reason"], "SELinux is not enabled on this host") << e.dump();
+  EXPECT_EQ(e["cause"]["code"], "selinux_unavailable") << e.dump();
+  EXPECT_FALSE(e.contains("errno")) << e.dump();
   EXPECT_EQ(e["mountLabel"], "system_u:object_r:container_file_t:s0");
   EXPECT_EQ(e["processLabel"], "system_u:system_r:container_t:s0");
   EXPECT_EQ(h["level"], "full");

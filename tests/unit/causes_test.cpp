@@ -9,6 +9,7 @@
 
 #include "bundle/config.hpp"
 #include "runtime/causes.hpp"
+#include "runtime/primitives/apparmor.hpp"
 #include "runtime/primitives/landlock.hpp"
 
 namespace nyx {
@@ -142,6 +143,80 @@ TEST(CauseDiagnosis, MissingAppArmorProfile) {
   EXPECT_EQ(c.code, "apparmor_profile_missing");
   EXPECT_NE(c.message.find("nyx-harness"), std::string::npos);
   EXPECT_FALSE(apparmor_blocker(h, "docker-default").has_value());
+}
+
+// The apparmor row's parent half (runtime/primitives/apparmor.cpp) on hosts this one is not.
+FakeHost apparmor_host() {
+  FakeHost h;
+  h.files["/sys/module/apparmor/parameters/enabled"] = "Y";
+  h.files["/sys/kernel/security/apparmor/profiles"] =
+      "containers-default-0.50.1 (enforce)\nnyx-test (complain)\n/usr/bin/man (enforce)";
+  return h;
+}
+
+TEST(AppArmorPlan, ALoadedProfileIsWritten) {
+  FakeHost h = apparmor_host();
+  EXPECT_TRUE(host_has_apparmor(h));
+  for (const char* p : {"containers-default-0.50.1", "nyx-test", "/usr/bin/man"}) {
+    AppArmorDecision d = decide_apparmor(p, h);
+    EXPECT_EQ(d.action, AppArmorAction::Write) << p;
+    EXPECT_FALSE(d.cause.has_value()) << p;
+  }
+  // Not in the list, and always there.
+  EXPECT_EQ(decide_apparmor("unconfined", h).action, AppArmorAction::Write);
+}
+
+TEST(AppArmorPlan, AProfileNotLoadedIsMissingWithItsCause) {
+  FakeHost h = apparmor_host();
+  // A prefix of a loaded name is not that name.
+  for (const char* p : {"nyx-harness", "containers-default", "nyx-tes"}) {
+    AppArmorDecision d = decide_apparmor(p, h);
+    EXPECT_EQ(d.action, AppArmorAction::Missing) << p;
+    ASSERT_TRUE(d.cause.has_value()) << p;
+    EXPECT_EQ(d.cause->code, "apparmor_profile_missing");
+    EXPECT_NE(d.cause->message.find(p), std::string::npos) << d.cause->message;
+  }
+}
+
+TEST(AppArmorPlan, AHostWithoutAppArmorSkipsWithItsCause) {
+  FakeHost none;  // no module at all
+  FakeHost off = apparmor_host();
+  off.files["/sys/module/apparmor/parameters/enabled"] = "N";  // apparmor=0
+  for (const FakeHost* h : {&none, &off}) {
+    EXPECT_FALSE(host_has_apparmor(*h));
+    AppArmorDecision d = decide_apparmor("nyx-test", *h);
+    EXPECT_EQ(d.action, AppArmorAction::Skip);
+    ASSERT_TRUE(d.cause.has_value());
+    EXPECT_EQ(d.cause->code, "apparmor_unavailable");
+  }
+}
+
+// A runtime that may not read the profile list (securityfs not mounted) still asks the
+// kernel, which answers ENOENT for a profile that is not loaded.
+TEST(AppArmorPlan, AnUnreadableProfileListLeavesItToTheKernel) {
+  FakeHost h = apparmor_host();
+  h.files.erase("/sys/kernel/security/apparmor/profiles");
+  EXPECT_EQ(decide_apparmor("nyx-test", h).action, AppArmorAction::Write);
+  EXPECT_EQ(decide_apparmor("anything", h).action, AppArmorAction::Write);
+}
+
+TEST(CauseDiagnosis, AppArmorWriteFailures) {
+  FakeHost h = apparmor_host();
+  PrimOutcome planned;
+  planned.detail = {{"profile", "nyx-gone"}};
+  Cause c = diagnose(Failure{Prim::Apparmor, ENOENT, 0, 0, {}, planned}, h);
+  EXPECT_EQ(c.code, "apparmor_profile_missing");
+  EXPECT_NE(c.message.find("nyx-gone"), std::string::npos) << c.message;
+  h.files["/proc/self/attr/apparmor/current"] = "nyx-runner (enforce)";
+  c = diagnose(Failure{Prim::Apparmor, EACCES, 0, 0, {}, planned}, h);
+  EXPECT_EQ(c.code, "apparmor_runtime_confined");
+  EXPECT_NE(c.message.find("nyx-runner"), std::string::npos) << c.message;
+  h.files["/proc/self/attr/apparmor/current"] = "unconfined";
+  EXPECT_EQ(diagnose(Failure{Prim::Apparmor, EACCES, 0, 0, {}, planned}, h).code, "unexplained");
+  // Under --enforce on a host without AppArmor the entry fails with EOPNOTSUPP.
+  FakeHost none;
+  EXPECT_EQ(diagnose(Failure{Prim::Apparmor, EOPNOTSUPP, 0, 0, {}, planned}, none).code,
+            "apparmor_unavailable");
 }
 
 TEST(CauseDiagnosis, RlimitAboveTheHardLimit) {

@@ -3,6 +3,7 @@
 // paths, and the whole of run_child in a forked process, including which system calls run
 // after the user's filter. No root needed: nothing reaches the real kernel but the status
 // socket.
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
@@ -383,6 +384,121 @@ TEST(ChildSteps, KeyringAblatedCallsNothing) {
   FakeKernel k;
   run_steps(sp.plan);
   EXPECT_EQ(k.count(SYS_keyctl), 0u);
+}
+
+// ---- apparmor ---------------------------------------------------------------------------
+
+constexpr int kProcFd = 42;
+constexpr char kOnexec[] = "exec nyx-test";
+
+void want_apparmor(StrictPlan& sp) {
+  sp.plan.requested |= 1U << static_cast<unsigned>(Prim::Apparmor);
+  sp.plan.apparmor_proc = kProcFd;
+  sp.plan.apparmor_exec = kOnexec;
+  sp.plan.apparmor_exec_len = sizeof kOnexec - 1;
+}
+
+bool opens_under_proc(const FakeCall& c, const char* path) {
+  return c.args[0] == kProcFd && string_arg(c, 1, path);
+}
+
+long index_of(const FakeKernel& k, const std::function<bool(const FakeCall&)>& match) {
+  for (std::size_t i = 0; i < k.calls().size(); ++i) {
+    if (match(k.calls()[i])) return static_cast<long>(i);
+  }
+  return -1;
+}
+
+// "exec PROFILE" to this thread's attr/apparmor/exec, opened beneath the runtime's /proc fd
+// through thread-self (a plain symlink, not a magic link) without leaving the mount; the
+// /proc fd is closed right after; all of it before Landlock's and seccomp's calls.
+TEST(ChildSteps, AppArmorWritesOnexecThroughTheRuntimesProc) {
+  StrictPlan sp;
+  want_apparmor(sp);
+  FakeKernel k;
+  // open_how lives on the child's stack: read it during the call.
+  open_how seen{};
+  k.fail_if(SYS_openat2, 0, [&seen](const FakeCall& c) {
+    if (opens_under_proc(c, "thread-self/attr/apparmor/exec"))
+      seen = *reinterpret_cast<const open_how*>(c.args[2]);
+    return false;
+  });
+  Outcome planned = planned_all();
+  planned[Prim::Apparmor].requested = true;
+  ChildReport report;
+  ChildContext c(sp.plan, report);
+  for (const PrimitiveInfo& info : kPrimitives) {
+    if (info.ops->child != nullptr) info.ops->child(c);
+  }
+  Outcome o = merge_outcome(planned, {}, {report.entries, report.count});
+  EXPECT_EQ(o[Prim::Apparmor].status, PrimStatus::Applied);
+  long open = index_of(k, [](const FakeCall& c) {
+    return c.nr == SYS_openat2 && opens_under_proc(c, "thread-self/attr/apparmor/exec");
+  });
+  ASSERT_GE(open, 0);
+  EXPECT_EQ(seen.flags, static_cast<std::uint64_t>(O_WRONLY | O_CLOEXEC));
+  EXPECT_EQ(seen.resolve, RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
+  long write = index_of(k, [](const FakeCall& c) {
+    return c.nr == SYS_write && c.args[2] == static_cast<long>(sizeof kOnexec - 1) &&
+           std::memcmp(reinterpret_cast<const char*>(c.args[1]), kOnexec, sizeof kOnexec - 1) == 0;
+  });
+  ASSERT_GT(write, open);
+  long closed =
+      index_of(k, [](const FakeCall& c) { return c.nr == SYS_close && c.args[0] == kProcFd; });
+  EXPECT_GT(closed, write);
+  EXPECT_LT(write, k.first(SYS_landlock_create_ruleset));
+  EXPECT_LT(write, k.first(SYS_seccomp));
+}
+
+// A profile that is not loaded: the kernel answers the write with ENOENT, recorded failed.
+TEST(ChildSteps, AppArmorProfileRefusedByTheKernelFails) {
+  StrictPlan sp;
+  want_apparmor(sp);
+  FakeKernel k;
+  k.fail_if(SYS_write, ENOENT,
+            [](const FakeCall& c) { return c.args[1] == reinterpret_cast<long>(kOnexec); });
+  ChildReport report;
+  ChildContext c(sp.plan, report);
+  for (const PrimitiveInfo& info : kPrimitives) {
+    if (info.ops->child != nullptr) info.ops->child(c);
+  }
+  Outcome planned = planned_all();
+  planned[Prim::Apparmor].requested = true;
+  Outcome o = merge_outcome(planned, {}, {report.entries, report.count});
+  EXPECT_EQ(o[Prim::Apparmor].status, PrimStatus::Failed);
+  EXPECT_EQ(o[Prim::Apparmor].err, ENOENT);
+  EXPECT_EQ(compute_level(o), Level::Partial);
+}
+
+// Kernels before 5.8 have no attr/apparmor/: attr/exec is AppArmor's there.
+TEST(ChildSteps, AppArmorFallsBackToAttrExecOnOlderKernels) {
+  StrictPlan sp;
+  want_apparmor(sp);
+  FakeKernel k;
+  k.fail_if(SYS_openat2, ENOENT, [](const FakeCall& c) {
+    return opens_under_proc(c, "thread-self/attr/apparmor/exec");
+  });
+  run_steps(sp.plan);
+  EXPECT_GE(index_of(k,
+                     [](const FakeCall& c) {
+                       return c.nr == SYS_openat2 && opens_under_proc(c, "thread-self/attr/exec");
+                     }),
+            0);
+  EXPECT_GE(index_of(k,
+                     [](const FakeCall& c) {
+                       return c.nr == SYS_write && c.args[1] == reinterpret_cast<long>(kOnexec);
+                     }),
+            0);
+}
+
+// Not requested (no profile, or --ablate apparmor): nothing opened under /proc, nothing written.
+TEST(ChildSteps, AppArmorNotRequestedTouchesNothing) {
+  StrictPlan sp;
+  want_apparmor(sp);
+  sp.plan.requested &= ~(1U << static_cast<unsigned>(Prim::Apparmor));
+  FakeKernel k;
+  run_steps(sp.plan);
+  EXPECT_LT(index_of(k, [](const FakeCall& c) { return c.args[0] == kProcFd; }), 0);
 }
 
 // Masked and read-only paths: opened with no symlink on the way (RESOLVE_NO_SYMLINKS), the mask

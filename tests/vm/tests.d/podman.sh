@@ -60,6 +60,11 @@ agree() {
   step "$who: the process is in podman's cgroup" "^0::$want(/[^/]+)?\$" cat "/proc/$pid/cgroup"
   [ "$who" = nyx ] && step "nyx: the state record says the cgroup was applied" '^"applied"$' \
     bash -c "$NYX state $cid | jq .hardening.primitives.cgroups.status"
+  [ "$who" = nyx ] && step "nyx: the state record says podman's AppArmor profile was applied" \
+    "^\\[\"applied\",\"$profile\"\\]\$" \
+    bash -c "$NYX state $cid | jq -c '.hardening.primitives.apparmor | [.status, .profile]'"
+  [ "$who" = nyx ] && step "nyx: exec runs under podman's AppArmor profile" "^$profile " \
+    "${P[@]}" exec "$c" cat /proc/self/attr/current
   step "$who: rm -f" "$c" "${P[@]}" rm -f -t 0 "$c"
 }
 agree crun crun
