@@ -3,7 +3,7 @@
 # kernel, systemd as PID 1, cgroup v2 unified, AppArmor (docs/hosts.md). As root:
 #   scripts/vm-test.sh [TEST...]
 # TEST: NAME (tests/vm/tests.d/NAME.sh), cmd:SHELL-COMMAND, or xfail:TEST (expected to fail
-# today: reported, not counted). Default (what CI runs): host nyx-run cgroups rootless-systemd apparmor.
+# today: reported, not counted). Default (what CI runs): host nyx-run cgroups rootless-systemd apparmor podman-systemd.
 # Installs its Debian packages (qemu, mmdebstrap), builds nyx into build/ when it is not
 # there, builds the VM image once (tests/vm/image.sh, cached in /var/cache/nyx-vm), boots it
 # under qemu (TCG: no KVM needed) with the source tree and the build directory shared over 9p
@@ -42,7 +42,7 @@ BUILD=$(readlink -f "${NYX_VM_BUILD:-build}")
 [ -f "$BUILD/CTestTestfile.cmake" ] || die "$BUILD is not a CMake build directory"
 
 TESTS=("$@")
-[ ${#TESTS[@]} -gt 0 ] || TESTS=(host nyx-run cgroups rootless-systemd apparmor)
+[ ${#TESTS[@]} -gt 0 ] || TESTS=(host nyx-run cgroups rootless-systemd apparmor podman-systemd)
 TIMEOUT=${NYX_VM_TIMEOUT:-2400}
 CPUS=${NYX_VM_CPUS:-2}
 MEM=${NYX_VM_MEM:-2048}
