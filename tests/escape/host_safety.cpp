@@ -134,10 +134,16 @@ std::size_t file_hash(const std::string& path) {
   return std::hash<std::string>{}(read_text(path));
 }
 
-// Runs `exec` into the container a few times while the hunter is looking.
+// Runs `exec` into the container a few times while the hunter is looking: once it runs, which
+// takes a while where starts are slow (a VM under TCG), and before its hunt is over.
 int exec_while_hunting(Env& env, const std::string& id) {
   int ok = 0;
-  usleep(300000);
+  for (int waited = 0; waited < 30000; waited += 50) {
+    test::Result r = env.sb.nyx({"state", id});
+    if (r.status == 0 && r.out.find("\"running\"") != std::string::npos) break;
+    usleep(50000);
+  }
+  usleep(100000);
   for (int i = 0; i < 5; ++i) {
     test::Result r = env.sb.nyx({"exec", id, kProbe, "echo", "x"});
     if (r.status == 0) ++ok;
