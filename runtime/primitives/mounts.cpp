@@ -456,10 +456,14 @@ void plan_half(PlanBuilder& b) {
   plan.mounts = mntns;
   plan.rootfs = b.st.keep(b.in.rootfs);
   plan.root_propagation = rootfs_propagation_flags(cfg.linux.rootfs_propagation);
-  if ((plan.root_propagation & MS_UNBINDABLE) != 0) {
+  // The new root is a bind mount of the rootfs, and takes its propagation from the mount the
+  // rootfs lives on, not from "/": on a private mount (a tmpfs /tmp, say) a "shared" root
+  // would come out private. So a propagation the config names is set on the new root too, as
+  // crun does. An unbindable "/" could not be bind-mounted from at all: slave until then.
+  if (mntns && !cfg.linux.rootfs_propagation.empty()) {
     plan.root_propagation_after = plan.root_propagation;
-    plan.root_propagation = MS_SLAVE | MS_REC;
   }
+  if ((plan.root_propagation & MS_UNBINDABLE) != 0) plan.root_propagation = MS_SLAVE | MS_REC;
   if (mntns && !o.ablated) {
     MountContext ctx{b.in.ablation,
                      b.in.bundle,

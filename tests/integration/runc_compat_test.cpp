@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -309,6 +310,29 @@ TEST(RuncCompat, UnbindableRootPropagation) {
   Result r = sb.nyx({"run", "--bundle", sb.bundle, sb.id("unb")});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("unbindable"), std::string::npos) << r.out;
+}
+
+// rootfsPropagation "shared" with the rootfs on a private mount (a tmpfs /tmp, as in a fresh
+// build root): the new root is a bind of that mount, private like it, unless the propagation is
+// set on the new root too (runtime-tools' linux_rootfs_propagation "shared").
+TEST(RuncCompat, SharedRootPropagationOnAPrivateMount) {
+  Sandbox sb;
+  std::string fs = sb.dir + "/private-fs";
+  ASSERT_EQ(::mkdir(fs.c_str(), 0755), 0);
+  ASSERT_EQ(::mount("tmpfs", fs.c_str(), "tmpfs", 0, "mode=0755"), 0) << std::strerror(errno);
+  struct Unmount {
+    std::string path;
+    ~Unmount() { ::umount2(path.c_str(), MNT_DETACH); }
+  } unmount{fs};
+  ASSERT_EQ(::mount(nullptr, fs.c_str(), nullptr, MS_PRIVATE, nullptr), 0);
+  make_rootfs(fs + "/rootfs");
+  json cfg = runc_like_config({"/bin/sh", "-c", "awk '$5 == \"/\"' /proc/self/mountinfo"});
+  cfg["root"]["path"] = fs + "/rootfs";
+  cfg["linux"]["rootfsPropagation"] = "shared";
+  sb.write_config(cfg);
+  Result r = sb.nyx({"run", "--bundle", sb.bundle, sb.id("shr")});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find(" shared:"), std::string::npos) << r.out;
 }
 
 // runc and crun drop SELinux labels on a host without SELinux; nyx runs too, and the record
