@@ -1212,8 +1212,7 @@ static void st_sd_notify(char** a, int n UNUSED) {
   }
   strcpy(addr.sun_path, path);
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  int ok = fd >= 0 &&
-           sendto(fd, a[0], strlen(a[0]), 0, (struct sockaddr*)&addr, sizeof addr) >= 0;
+  int ok = fd >= 0 && sendto(fd, a[0], strlen(a[0]), 0, (struct sockaddr*)&addr, sizeof addr) >= 0;
   kv_result(ok);
   if (fd >= 0) close(fd);
 }
