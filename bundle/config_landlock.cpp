@@ -53,8 +53,8 @@ std::uint64_t parse_rights(const json& v, const Path& p, std::span<const landloc
   for (std::size_t i = 0; i < list.size(); ++i) {
     auto bit = landlock::bit_of(table, list[i]);
     if (!bit) {
-      fail(p[i], std::string("unknown Landlock ") + what + " \"" + list[i] + "\" (known: " +
-                     known_list(table) + ")");
+      fail(p[i], std::string("unknown Landlock ") + what + " \"" + list[i] +
+                     "\" (known: " + known_list(table) + ")");
     }
     mask |= *bit;
   }

@@ -55,14 +55,14 @@ inline constexpr std::uint64_t kReadDir = 1ULL << 3;
 inline constexpr std::uint64_t kTruncate = 1ULL << 14;
 inline constexpr std::uint64_t kIoctlDev = 1ULL << 15;
 // The rights that apply to a file (not a directory): a rule on a file may only allow these.
-inline constexpr std::uint64_t kFileRights = kExecute | kWriteFile | kReadFile | kTruncate | kIoctlDev;
+inline constexpr std::uint64_t kFileRights =
+    kExecute | kWriteFile | kReadFile | kTruncate | kIoctlDev;
 inline constexpr std::uint64_t kReadRights = kExecute | kReadFile | kReadDir;
 // What a writable mount allows beyond reading: everything but device nodes (make_char,
 // make_block), which no harness needs.
-inline constexpr std::uint64_t kWriteRights = kWriteFile | (1ULL << 4) | (1ULL << 5) |
-                                              (1ULL << 7) | (1ULL << 8) | (1ULL << 9) |
-                                              (1ULL << 10) | (1ULL << 12) | (1ULL << 13) |
-                                              kTruncate | kIoctlDev;
+inline constexpr std::uint64_t kWriteRights = kWriteFile | (1ULL << 4) | (1ULL << 5) | (1ULL << 7) |
+                                              (1ULL << 8) | (1ULL << 9) | (1ULL << 10) |
+                                              (1ULL << 12) | (1ULL << 13) | kTruncate | kIoctlDev;
 
 // The rights of `table` that ABI version `abi` handles.
 std::uint64_t supported(std::span<const Right> table, int abi);

@@ -11,8 +11,8 @@
 #include <string>
 #include <string_view>
 
-#include "bundle/config.hpp"
 #include "base/error.hpp"
+#include "bundle/config.hpp"
 #include "runtime/plan.hpp"
 
 namespace {

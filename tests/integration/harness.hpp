@@ -47,7 +47,8 @@ class Sandbox {
 
   // The runtime's command line for `args`, with this sandbox's --root.
   std::vector<std::string> nyx_argv(const std::vector<std::string>& args) const;
-  // nyx-runtime under a host that forbids system calls: `deny` is "seccomp=EPERM,..." (nyx-errno-wrap rules).
+  // nyx-runtime under a host that forbids system calls: `deny` is "seccomp=EPERM,..."
+  // (nyx-errno-wrap rules).
   Result nyx_denied(const std::string& deny, const std::vector<std::string>& args) const;
   Result nyx(const std::vector<std::string>& args, const std::string& input = "",
              int timeout_s = 60) const;
