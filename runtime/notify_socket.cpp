@@ -103,7 +103,7 @@ NotifyDir::NotifyDir(const StateStore& store, std::string host_socket, Config& c
   char* root = ::realpath(store.root().c_str(), nullptr);
   if (root == nullptr) {
     int err = errno;
-    store_.adopt_private_dir(name_, nullptr, nullptr);
+    store_.remove_private_dir(name_);
     throw Error(store.root(), "cannot resolve the state root", err);
   }
   std::string source = std::string(root) + "/" + name_;
@@ -120,15 +120,11 @@ NotifyDir::NotifyDir(const StateStore& store, std::string host_socket, Config& c
 }
 
 NotifyDir::~NotifyDir() {
-  if (name_.empty()) return;
-  try {
-    store_.adopt_private_dir(name_, nullptr, nullptr);
-  } catch (const Error&) {  // NOLINT(bugprone-empty-catch): remove_stale sweeps it later
-  }
+  if (!name_.empty()) store_.remove_private_dir(name_);
 }
 
 void NotifyDir::move_into(const ContainerDir& dir) {
-  store_.adopt_private_dir(name_, &dir, kDirName);
+  store_.adopt_private_dir(name_, dir, kDirName);
   name_.clear();
 }
 

@@ -425,17 +425,17 @@ std::string StateStore::make_private_dir(mode_t mode) const {
   return name;
 }
 
-void StateStore::adopt_private_dir(const std::string& name, const ContainerDir* into,
+void StateStore::adopt_private_dir(const std::string& name, const ContainerDir& into,
                                    const char* as) const {
   UniqueFd rootfd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!rootfd) throw_errno(root_, "cannot open the state root");
-  if (into == nullptr) {
-    remove_tree(rootfd.get(), name.c_str());
-    return;
+  if (!rootfd || ::renameat2(rootfd.get(), name.c_str(), into.fd(), as, RENAME_NOREPLACE) != 0) {
+    throw_errno(container_object(into.id()), "cannot move " + name + " into its directory");
   }
-  if (::renameat2(rootfd.get(), name.c_str(), into->fd(), as, RENAME_NOREPLACE) != 0) {
-    throw_errno(container_object(into->id()), "cannot move " + name + " into its directory");
-  }
+}
+
+void StateStore::remove_private_dir(const std::string& name) const {
+  UniqueFd rootfd(::open(root_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (rootfd) remove_tree(rootfd.get(), name.c_str());
 }
 
 std::optional<ContainerDir> StateStore::open(const std::string& id, bool lock) const {

@@ -99,8 +99,9 @@ class StateStore {
   // A private directory under --root (a `.new.` name, swept by remove_stale if its maker dies)
   // for what must exist before the container's own directory does; returns its name.
   std::string make_private_dir(mode_t mode) const;
-  // Moves private directory `name` into `into` as `as`, or removes it when `into` is null.
-  void adopt_private_dir(const std::string& name, const ContainerDir* into, const char* as) const;
+  // Moves private directory `name` into the container's directory as `as`.
+  void adopt_private_dir(const std::string& name, const ContainerDir& into, const char* as) const;
+  void remove_private_dir(const std::string& name) const;
   // Removes what creates killed before moving their directory into place, and deletes killed
   // after moving it out of sight, left (`.new.PID`, `.del.PID` of dead processes).
   void remove_stale() const;

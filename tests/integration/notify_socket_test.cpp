@@ -59,6 +59,19 @@ std::vector<std::string> with_notify(const Sandbox& sb, const std::string& socke
   return argv;
 }
 
+// A service that says READY=1 half a second after it starts, then runs on.
+json ready_later_config() {
+  return runc_like_config(
+      {"/bin/sh", "-c", "sleep 0.5; /bin/nyx-probe sd-notify READY=1; exec sleep 30"});
+}
+
+// READY=1, then MAINPID with the container's init, both queued already when the command that
+// started it returned: it waited for them.
+void expect_ready_queued(const Sandbox& sb, const Manager& m, const std::string& id) {
+  EXPECT_EQ(m.queued(), "READY=1");
+  EXPECT_EQ(m.queued(), "MAINPID=" + std::to_string(sb.state(id).value("pid", 0)));
+}
+
 // Nothing of a container is left under --root once it is deleted, and no private directory of a
 // create (`.new.*`) either.
 void expect_root_empty(const Sandbox& sb) {
@@ -96,17 +109,13 @@ TEST(NotifySocket, StartReturnsOnceTheServiceIsReady) {
   Sandbox sb;
   std::string host = sb.dir + "/manager.sock";
   Manager m(host);
-  sb.write_config(runc_like_config(
-      {"/bin/sh", "-c", "sleep 0.5; /bin/nyx-probe sd-notify READY=1; exec sleep 30"}));
+  sb.write_config(ready_later_config());
   std::string id = sb.id("ntstart");
   ASSERT_EQ(run(with_notify(sb, host, {"create", "--bundle", sb.bundle, id})).status, 0);
   Result r = run(with_notify(sb, host, {"start", id}));
   ASSERT_EQ(r.status, 0) << r.err;
-  // Already there when start returns: start waited for it.
-  EXPECT_EQ(m.queued(), "READY=1");
-  json st = sb.state(id);
-  EXPECT_EQ(m.queued(), "MAINPID=" + std::to_string(st.value("pid", 0)));
-  EXPECT_EQ(st.value("status", ""), "running");
+  expect_ready_queued(sb, m, id);
+  EXPECT_EQ(sb.state(id).value("status", ""), "running");
   EXPECT_EQ(sb.nyx({"delete", "--force", id}).status, 0);
   expect_root_empty(sb);
 }
@@ -115,13 +124,11 @@ TEST(NotifySocket, RunDetachedReturnsOnceReadyAndStartReturnsWhenTheInitExits) {
   Sandbox sb;
   std::string host = sb.dir + "/manager.sock";
   Manager m(host);
-  sb.write_config(runc_like_config(
-      {"/bin/sh", "-c", "sleep 0.5; /bin/nyx-probe sd-notify READY=1; exec sleep 30"}));
+  sb.write_config(ready_later_config());
   std::string id = sb.id("ntdet");
   Result r = run(with_notify(sb, host, {"run", "-d", "--bundle", sb.bundle, id}));
   ASSERT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(m.queued(), "READY=1");
-  EXPECT_EQ(m.queued(), "MAINPID=" + std::to_string(sb.state(id).value("pid", 0)));
+  expect_ready_queued(sb, m, id);
   EXPECT_EQ(sb.nyx({"delete", "--force", id}).status, 0);
 
   // A service that never says READY=1 does not hold start once it is gone.
