@@ -660,6 +660,52 @@ int Cgroups::freeze(bool frozen_state) const {
   return wait_frozen(*d, frozen_state);
 }
 
+namespace {
+
+// The v1 freezer cgroup (relative to the hierarchy) `pid` is in, or "".
+std::string freezer_cgroup_of(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
+  for (std::string line; std::getline(in, line);) {
+    auto first = line.find(':');
+    auto second = line.find(':', first + 1);
+    if (first == std::string::npos || second == std::string::npos) continue;
+    if (line.compare(first + 1, second - first - 1, "freezer") == 0) return line.substr(second + 1);
+  }
+  return "";
+}
+
+}  // namespace
+
+int Cgroups::reclaim_frozen(pid_t init) const {
+  const CgroupDir* ours = nullptr;
+  for (const auto& d : dirs_) {
+    if (!d.v2 && has_controller(d.controllers, "freezer")) ours = &d;
+  }
+  if (ours == nullptr) return -ENOTSUP;
+  // A process moved to another freezer cgroup still sits in the container's other hierarchies.
+  std::set<pid_t> candidates{init};
+  for (const auto& d : dirs_) {
+    if (&d == ours || d.v2 || d.preexisting) continue;
+    for (pid_t p : procs_of(d.path))
+      candidates.insert(p);
+  }
+  std::string own = ours->path.substr(ours->mount.size());
+  if (own.empty()) own = "/";
+  int moved = 0;
+  for (pid_t p : candidates) {
+    std::string where = freezer_cgroup_of(p);
+    if (where.empty() || where == own) continue;
+    std::string st =
+        read_file(ours->mount + (where == "/" ? "" : where) + "/freezer.state").value_or("");
+    if (st.rfind("FROZEN", 0) != 0 && st.rfind("FREEZING", 0) != 0) continue;
+    int err = write_file(ours->path + "/cgroup.procs", std::to_string(p));
+    if (err == ESRCH) continue;
+    if (err != 0) return -err;
+    ++moved;
+  }
+  return moved;
+}
+
 bool Cgroups::frozen() const {
   const CgroupDir* d = freezer_dir(dirs_);
   return d != nullptr && dir_frozen(*d);

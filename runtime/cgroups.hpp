@@ -82,6 +82,12 @@ class Cgroups {
   // Freezes or thaws (v1 freezer where there is one, else cgroup.freeze) and waits for it.
   int freeze(bool frozen) const;
   bool frozen() const;
+  // Moves `init` and the container's other processes that someone froze in a v1 freezer cgroup
+  // of their own back into the container's (thawed) freezer cgroup, so a SIGKILL already sent
+  // can take effect: the v1 freezer thaws a task that joins a thawed cgroup. Only the
+  // container's processes move; the other cgroup and its state are left alone. Returns how
+  // many moved, or -errno.
+  int reclaim_frozen(pid_t init) const;
   // Removes the directories nyx made (sub-cgroups made inside the container too), waiting
   // (without sleeping blind) for exiting tasks; stops the systemd unit.
   void destroy() const;
