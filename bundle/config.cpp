@@ -223,6 +223,10 @@ std::vector<Mount> parse_mounts(const json& v, const Path& p) {
     m.type = opt_string(e, "type", mp).value_or("");
     m.source = opt_string(e, "source", mp).value_or("");
     m.options = opt_strings(e, "options", mp);
+    if (const json* u = member(e, "uidMappings"))
+      m.uid_mappings = parse_mappings(*u, mp / "uidMappings");
+    if (const json* g = member(e, "gidMappings"))
+      m.gid_mappings = parse_mappings(*g, mp / "gidMappings");
     out.push_back(std::move(m));
   }
   return out;

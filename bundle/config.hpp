@@ -89,22 +89,26 @@ struct Root {
   bool readonly = false;
 };
 
+struct IdMapping {
+  std::uint32_t container_id = 0;
+  std::uint32_t host_id = 0;
+  std::uint32_t size = 0;
+};
+
 struct Mount {
   std::string destination;
   std::string type;
   std::string source;
   std::vector<std::string> options;
+  // An idmapped bind mount's own mappings (runtime-spec 1.1: mounts[].uidMappings, written to
+  // the mount's user namespace as the container's are).
+  std::vector<IdMapping> uid_mappings;
+  std::vector<IdMapping> gid_mappings;
 };
 
 struct Namespace {
   NsType type = NsType::Mount;
   std::string path;  // empty: create a new one
-};
-
-struct IdMapping {
-  std::uint32_t container_id = 0;
-  std::uint32_t host_id = 0;
-  std::uint32_t size = 0;
 };
 
 struct SeccompArg {

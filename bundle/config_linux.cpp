@@ -34,29 +34,6 @@ std::vector<Namespace> parse_namespaces(const json& v, const Path& p) {
   return out;
 }
 
-std::vector<IdMapping> parse_mappings(const json& v, const Path& p) {
-  if (!v.is_array()) fail(p, "expected array");
-  std::vector<IdMapping> out;
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    Path mp = p[i];
-    expect_object(v[i], mp);
-    auto container = opt_u32(v[i], "containerID", mp);
-    auto host = opt_u32(v[i], "hostID", mp);
-    auto size = opt_u32(v[i], "size", mp);
-    if (!container) fail(mp / "containerID", "missing required field");
-    if (!host) fail(mp / "hostID", "missing required field");
-    if (!size) fail(mp / "size", "missing required field");
-    if (*size == 0) fail(mp / "size", "must be greater than zero");
-    if (std::uint64_t{*container} + *size > UINT32_MAX ||
-        std::uint64_t{*host} + *size > UINT32_MAX) {
-      fail(mp / "size", "out of range: the mapping runs past 4294967295");
-    }
-    out.push_back(IdMapping{*container, *host, *size});
-  }
-  if (out.size() > 340) fail(p, "more than 340 mappings (the kernel's limit)");
-  return out;
-}
-
 std::vector<std::string> parse_abs_paths(const json& obj, std::string_view key, const Path& p) {
   auto paths = opt_strings(obj, key, p);
   for (std::size_t i = 0; i < paths.size(); ++i) {
@@ -197,6 +174,29 @@ Linux parse_linux(const json& v, const Path& p) {
   }
   lx.mount_label = opt_string(v, "mountLabel", p).value_or("");
   return lx;
+}
+
+std::vector<IdMapping> parse_mappings(const json& v, const Path& p) {
+  if (!v.is_array()) fail(p, "expected array");
+  std::vector<IdMapping> out;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    Path mp = p[i];
+    expect_object(v[i], mp);
+    auto container = opt_u32(v[i], "containerID", mp);
+    auto host = opt_u32(v[i], "hostID", mp);
+    auto size = opt_u32(v[i], "size", mp);
+    if (!container) fail(mp / "containerID", "missing required field");
+    if (!host) fail(mp / "hostID", "missing required field");
+    if (!size) fail(mp / "size", "missing required field");
+    if (*size == 0) fail(mp / "size", "must be greater than zero");
+    if (std::uint64_t{*container} + *size > UINT32_MAX ||
+        std::uint64_t{*host} + *size > UINT32_MAX) {
+      fail(mp / "size", "out of range: the mapping runs past 4294967295");
+    }
+    out.push_back(IdMapping{*container, *host, *size});
+  }
+  if (out.size() > 340) fail(p, "more than 340 mappings (the kernel's limit)");
+  return out;
 }
 
 }  // namespace nyx

@@ -34,6 +34,7 @@ struct MountStep {
   bool target_is_file = false;  // the mount point to create is a file (bind of a file)
   bool strict_target = false;   // no symlink at all on the way (proc, sysfs, /dev)
   bool remount_only = false;    // only the MS_REMOUNT pass, on an existing mount point
+  bool idmapped = false;        // the tree carries an ID mapping a fresh copy would not have
   // The filesystem needs a namespace the experiment ablated (proc: pid, mqueue: ipc): a
   // failure is recorded instead of stopping the container.
   bool tolerate = false;

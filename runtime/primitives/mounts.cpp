@@ -17,6 +17,7 @@
 
 #include "base/error.hpp"
 #include "runtime/child_context.hpp"
+#include "runtime/idmap.hpp"
 #include "runtime/path_in_root.hpp"
 #include "runtime/plan.hpp"
 #include "runtime/primitive_ops.hpp"
@@ -32,6 +33,11 @@ struct MountContext {
   std::string bundle;           // absolute bundle directory (relative bind sources start here)
   std::string rootfs;           // absolute rootfs
   bool user_namespace = false;  // device nodes are bound from the host instead of mknod
+  // The container's own mappings (a new user namespace), or the user namespace it joins: what
+  // "idmap" without mappings of the mount's own maps through.
+  const std::vector<IdMapping>* uid_mappings = nullptr;
+  const std::vector<IdMapping>* gid_mappings = nullptr;
+  int userns_join = -1;
   bool cgroup_namespace = false;
   // The container's cgroup directories: {controllers ("" = unified), host path}.
   std::vector<std::pair<std::string, std::string>> cgroups;
@@ -231,6 +237,27 @@ void set_tree_attrs(int tree, const ParsedOptions& opts, const std::string& obje
   }
 }
 
+// An idmapped bind (runtime-spec 1.2: the idmap and ridmap options, mounts[].uidMappings and
+// gidMappings, which imply idmap as runc takes them): mapped through the mount's own mappings,
+// else the container's. Files then show, and are created, with the mapped owners.
+void idmap_bind(int tree, const Mount& m, const ParsedOptions& opts, const MountContext& ctx,
+                const std::string& object) {
+  const auto* uids = m.uid_mappings.empty() ? ctx.uid_mappings : &m.uid_mappings;
+  const auto* gids = m.gid_mappings.empty() ? ctx.gid_mappings : &m.gid_mappings;
+  if (uids != nullptr && gids != nullptr && !uids->empty() && !gids->empty()) {
+    UniqueFd userns = make_mapping_userns(*uids, *gids, object);
+    idmap_tree(tree, userns.get(), opts.idmap_recursive, object);
+    return;
+  }
+  if (m.uid_mappings.empty() && m.gid_mappings.empty() && ctx.userns_join >= 0) {
+    idmap_tree(tree, ctx.userns_join, opts.idmap_recursive, object);
+    return;
+  }
+  throw Error(object + (m.uid_mappings.empty() ? ".uidMappings" : ".gidMappings"),
+              "an idmapped mount needs both uid and gid mappings: the mount's own, or a user "
+              "namespace of the container's");
+}
+
 // Returns the destination inside the rootfs, symlinks resolved.
 std::string add_config_mount(const Mount& m, std::size_t index, const MountContext& ctx,
                              PlanStorage& st) {
@@ -245,6 +272,14 @@ std::string add_config_mount(const Mount& m, std::size_t index, const MountConte
     return rel;
   }
   bool bind = opts.bind || m.type == "bind";
+  if (!opts.idmap_custom.empty()) {
+    throw Error(object + ".options", "\"" + opts.idmap_custom +
+                                         "\" is crun's own spelling: give the option \"idmap\" "
+                                         "and the mount's uidMappings and gidMappings");
+  }
+  if (!bind && (opts.idmap || !m.uid_mappings.empty() || !m.gid_mappings.empty())) {
+    throw Error(object + ".options", "only a bind mount can be idmapped");
+  }
   bool strict = is_fs_with_fixed_target(m.type) || under_dev(rel);
   rel = check_in_root(ctx.rootfs, rel, object + ".destination", strict);
 
@@ -273,6 +308,10 @@ std::string add_config_mount(const Mount& m, std::size_t index, const MountConte
                                                  (opts.recursive ? AT_RECURSIVE : 0))));
     if (!tree) throw_errno(object + ".source", "cannot take a copy of \"" + source + "\"");
     set_tree_attrs(tree.get(), opts, object);
+    if (opts.idmap || !m.uid_mappings.empty() || !m.gid_mappings.empty()) {
+      idmap_bind(tree.get(), m, opts, ctx, object);
+      step.idmapped = true;
+    }
     step.tree = tree.get();
     st.keep_fds.push_back(tree.get());
     st.fds.push_back(std::move(tree));
@@ -339,6 +378,15 @@ ParsedOptions parse_mount_options(const std::vector<std::string>& options) {
     if (o == "bind" || o == "rbind") {
       out.bind = true;
       out.recursive = out.recursive || o == "rbind";
+      continue;
+    }
+    if (o == "idmap" || o == "ridmap") {
+      out.idmap = true;
+      out.idmap_recursive = out.idmap_recursive || o == "ridmap";
+      continue;
+    }
+    if (o.rfind("idmap=", 0) == 0 || o.rfind("ridmap=", 0) == 0) {
+      out.idmap_custom = o;
       continue;
     }
     bool known = false;
@@ -469,6 +517,9 @@ void plan_half(PlanBuilder& b) {
                      b.in.bundle,
                      b.in.rootfs,
                      b.out.ns.new_user || b.out.ns.userns_join,
+                     b.out.ns.new_user ? &cfg.linux.uid_mappings : nullptr,
+                     b.out.ns.new_user ? &cfg.linux.gid_mappings : nullptr,
+                     b.out.ns.userns_join ? b.out.ns.userns_join.get() : -1,
                      cfg.linux.find_namespace(NsType::Cgroup) != nullptr,
                      b.in.cgroups};
     plan_tree(cfg, ctx, b.st);
@@ -534,9 +585,9 @@ bool same_object(int a, int b) {
 // the earlier ones in /proc/self/mountinfo (kernels from 6.8 list mounts by creation), as the
 // config orders them. Where this process cannot reach the path (a user namespace's root) or
 // it names something else now, the runtime's copy is moved in, out of order but the object
-// that was opened.
+// that was opened. An idmapped copy is always the one moved in: a fresh one has no mapping.
 int bind_in_order(const MountStep& m, int fd) {
-  long src = sys::call(SYS_openat, AT_FDCWD, m.source, O_PATH | O_CLOEXEC);
+  long src = m.idmapped ? -EXDEV : sys::call(SYS_openat, AT_FDCWD, m.source, O_PATH | O_CLOEXEC);
   if (src >= 0) {
     int err = EXDEV;
     if (same_object(static_cast<int>(src), m.tree)) {

@@ -32,6 +32,10 @@ struct ParsedOptions {
   std::uint64_t attr_set = 0;  // MOUNT_ATTR_* of the r-options (rro, rnosuid, ...), recursive
   std::uint64_t attr_clr = 0;
   std::string data;  // everything mount(2) does not know as a flag
+  // idmap / ridmap (runtime-spec 1.2): an idmapped bind mount, on its submounts too for ridmap.
+  bool idmap = false;
+  bool idmap_recursive = false;
+  std::string idmap_custom;  // crun's "idmap=uids=...;gids=..." spelling, refused
 };
 ParsedOptions parse_mount_options(const std::vector<std::string>& options);
 
