@@ -48,6 +48,9 @@ struct DeviceNode {
   dev_t dev = 0;
   uid_t uid = 0;
   gid_t gid = 0;
+  // User namespace: the node's name in the runtime's staging tmpfs (ChildPlan::dev_stage),
+  // made there by the runtime with the config's numbers and owner; nullptr: bind `host`.
+  const char* staged = nullptr;
 };
 
 struct DevSymlink {
@@ -154,6 +157,9 @@ struct ChildPlan {
   std::span<const MountStep> mount_steps;
   bool setup_dev = false;     // default device nodes and links in a tmpfs /dev
   bool bind_devices = false;  // user namespace: bind host nodes instead of mknod
+  // A detached tmpfs (fsmount) holding linux.devices' nodes, made by the runtime where the
+  // container's user namespace cannot mknod: attached under /dev, bound from, detached.
+  int dev_stage = -1;
   std::span<const DeviceNode> devices;
   std::span<const DevSymlink> dev_links;
   std::span<const char* const> dev_dirs;        // "dev/pts", "dev/shm"

@@ -14,6 +14,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include "base/error.hpp"
 #include "runtime/child_context.hpp"
@@ -336,6 +337,61 @@ std::string add_config_mount(const Mount& m, std::size_t index, const MountConte
   return rel;
 }
 
+// The host id `id` of the container maps to, or nullopt.
+std::optional<std::uint32_t> host_id(const std::vector<IdMapping>& m, std::uint32_t id) {
+  for (const auto& e : m) {
+    if (id >= e.container_id && id - e.container_id < e.size)
+      return e.host_id + (id - e.container_id);
+  }
+  return std::nullopt;
+}
+
+// linux.devices under a new user namespace: its root cannot mknod, and a bind of the host's
+// path gets the host's node (or none), not the config's numbers and owner. The runtime makes
+// the nodes in a detached tmpfs of its own, owned by the ids the container's map to; the init
+// attaches it and binds each node from there (crun does the same). Where the runtime cannot
+// mknod either (it runs in a user namespace itself), the host's nodes are bound as before.
+void stage_devices(const Config& cfg, const MountContext& ctx, PlanStorage& st, std::size_t first) {
+  if (ctx.uid_mappings == nullptr || ctx.gid_mappings == nullptr || cfg.linux.devices.empty()) {
+    return;
+  }
+  // 0711: the container's root, an unmapped stranger to this tmpfs, must reach the nodes.
+  UniqueFd fs(static_cast<int>(::syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC)));
+  if (!fs && (errno == EPERM || errno == ENOSYS)) return;
+  if (!fs) throw_errno("linux.devices", "cannot make the runtime's tmpfs for the device nodes");
+  if (::syscall(SYS_fsconfig, fs.get(), FSCONFIG_SET_STRING, "mode", "0711", 0) != 0 ||
+      ::syscall(SYS_fsconfig, fs.get(), FSCONFIG_CMD_CREATE, nullptr, nullptr, 0) != 0) {
+    if (errno == EPERM) return;
+    throw_errno("linux.devices", "cannot make the runtime's tmpfs for the device nodes");
+  }
+  UniqueFd stage(static_cast<int>(
+      ::syscall(SYS_fsmount, fs.get(), FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC)));
+  if (!stage) throw_errno("linux.devices", "cannot mount the runtime's tmpfs for the device nodes");
+  for (std::size_t i = 0; i < cfg.linux.devices.size(); ++i) {
+    std::string object = "linux.devices[" + std::to_string(i) + "]";
+    DeviceNode& d = st.devices[first + i];
+    auto uid = host_id(*ctx.uid_mappings, d.uid);
+    auto gid = host_id(*ctx.gid_mappings, d.gid);
+    if (!uid)
+      throw Error(object + ".uid", std::to_string(d.uid) + " is not mapped in linux.uidMappings");
+    if (!gid)
+      throw Error(object + ".gid", std::to_string(d.gid) + " is not mapped in linux.gidMappings");
+    std::string name = std::to_string(i);
+    if (::mknodat(stage.get(), name.c_str(), d.mode, d.dev) != 0) {
+      if (errno == EPERM && i == 0) return;  // no CAP_MKNOD here: bind the host's nodes
+      throw_errno(object, "cannot make the device node");
+    }
+    if (::fchownat(stage.get(), name.c_str(), *uid, *gid, AT_SYMLINK_NOFOLLOW) != 0 ||
+        ::fchmodat(stage.get(), name.c_str(), d.mode & 07777, 0) != 0) {
+      throw_errno(object, "cannot set the device node's owner and mode");
+    }
+    d.staged = st.keep(name);
+  }
+  st.plan.dev_stage = stage.get();
+  st.keep_fds.push_back(stage.get());
+  st.fds.push_back(std::move(stage));
+}
+
 void add_dev(const Config& cfg, const MountContext& ctx, PlanStorage& st, bool tmpfs_dev) {
   ChildPlan& plan = st.plan;
   plan.bind_devices = ctx.user_namespace;
@@ -357,6 +413,7 @@ void add_dev(const Config& cfg, const MountContext& ctx, PlanStorage& st, bool t
       st.dev_links.push_back(DevSymlink{l[0], l[1]});
     st.dev_dirs = {"dev/pts", "dev/shm"};
   }
+  std::size_t first = st.devices.size();
   for (std::size_t i = 0; i < cfg.linux.devices.size(); ++i) {
     const Device& d = cfg.linux.devices[i];
     std::string rel = relative_in_root(d.path);
@@ -368,6 +425,7 @@ void add_dev(const Config& cfg, const MountContext& ctx, PlanStorage& st, bool t
                    makedev(static_cast<unsigned>(d.major), static_cast<unsigned>(d.minor)),
                    d.uid.value_or(0), d.gid.value_or(0)});
   }
+  if (ctx.user_namespace) stage_devices(cfg, ctx, st, first);
 }
 
 }  // namespace
@@ -646,26 +704,41 @@ int open_parent(int rootfd, const char* rel, char (&dir)[PATH_MAX], const char**
   return make_in_root(rootfd, dir, false, true);
 }
 
-int bind_device(int dirfd, const char* base, const DeviceNode& d) {
+// Binds the node: from the runtime's staging tmpfs (`stage`, attached) when it made one there,
+// else the host's.
+int bind_device(int dirfd, const char* base, const DeviceNode& d, int stage) {
   long rc = sys::call(SYS_mknodat, dirfd, base, S_IFREG | 0644, 0);
   if (rc < 0 && rc != -EEXIST) return static_cast<int>(-rc);
   int fd = open_in_root(dirfd, base, true);
   if (fd < 0) return -fd;
   char path[32];
   fd_path(path, fd);
-  int err = mount_at(d.host, path, nullptr, MS_BIND, nullptr);
+  int err = 0;
+  if (d.staged != nullptr && stage >= 0) {
+    long src = sys::call(SYS_openat, stage, d.staged, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+    if (src < 0) {
+      err = static_cast<int>(-src);
+    } else {
+      char src_path[32];
+      fd_path(src_path, static_cast<int>(src));
+      err = mount_at(src_path, path, nullptr, MS_BIND, nullptr);
+      close_fd(static_cast<int>(src));
+    }
+  } else {
+    err = mount_at(d.host, path, nullptr, MS_BIND, nullptr);
+  }
   close_fd(fd);
   return err;
 }
 
-int make_device(int rootfd, const DeviceNode& d, bool bind) {
+int make_device(int rootfd, const DeviceNode& d, bool bind, int stage) {
   char dir[PATH_MAX];
   const char* base = nullptr;
   int dirfd = open_parent(rootfd, d.target, dir, &base);
   if (dirfd < 0) return -dirfd;
   int err = 0;
   if (bind) {
-    err = bind_device(dirfd, base, d);
+    err = bind_device(dirfd, base, d, stage);
   } else {
     long rc = sys::call(SYS_mknodat, dirfd, base, d.mode, d.dev);
     if (rc == 0) {
@@ -673,7 +746,7 @@ int make_device(int rootfd, const DeviceNode& d, bool bind) {
     } else if (rc == -EPERM) {
       // The runtime itself runs in a user namespace (a nested container): no mknod there
       // either, so the host's node is bound as for a container with a user namespace.
-      err = bind_device(dirfd, base, d);
+      err = bind_device(dirfd, base, d, stage);
     } else if (rc != -EEXIST) {
       err = static_cast<int>(-rc);
     }
@@ -682,15 +755,51 @@ int make_device(int rootfd, const DeviceNode& d, bool bind) {
   return err;
 }
 
+constexpr const char* kStageName = ".nyx-devices";
+
+// The runtime's staging tmpfs attached at /dev/.nyx-devices for as long as the nodes are bound
+// from it, then detached and its mount point removed: nothing of it stays in the container.
+int with_stage(const ChildPlan& p, int rootfd, int devfd) {
+  int err = sys::err_of(sys::call(SYS_mkdirat, devfd, kStageName, 0700));
+  if (err != 0) return err;
+  err = sys::err_of(
+      sys::call(SYS_move_mount, p.dev_stage, "", devfd, kStageName, MOVE_MOUNT_F_EMPTY_PATH));
+  long stage = err == 0 ? sys::call(SYS_openat, devfd, kStageName,
+                                    O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+                        : -err;
+  if (stage < 0) err = static_cast<int>(-stage);
+  for (const DeviceNode& d : p.devices) {
+    if (err == 0) err = make_device(rootfd, d, p.bind_devices, static_cast<int>(stage));
+  }
+  if (stage >= 0) {
+    char path[32];
+    fd_path(path, static_cast<int>(stage));
+    int umount_err = sys::err_of(sys::call(SYS_umount2, path, MNT_DETACH));
+    close_fd(static_cast<int>(stage));
+    if (err == 0) err = umount_err;
+  }
+  int rm_err = sys::err_of(sys::call(SYS_unlinkat, devfd, kStageName, AT_REMOVEDIR));
+  return err != 0 ? err : rm_err;
+}
+
 int setup_dev(const ChildPlan& p, int rootfd) {
   for (const char* dir : p.dev_dirs) {
     int fd = make_in_root(rootfd, dir, false, true);
     if (fd < 0) return -fd;
     close_fd(fd);
   }
-  for (const DeviceNode& d : p.devices) {
-    if (int err = make_device(rootfd, d, p.bind_devices); err != 0) return err;
+  int err = 0;
+  if (p.dev_stage >= 0) {
+    int devfd = make_in_root(rootfd, "dev", false, true);
+    if (devfd < 0) return -devfd;
+    err = with_stage(p, rootfd, devfd);
+    close_fd(devfd);
+  } else {
+    for (const DeviceNode& d : p.devices) {
+      if (err == 0) err = make_device(rootfd, d, p.bind_devices, -1);
+    }
   }
+  if (err != 0) return err;
   for (const DevSymlink& l : p.dev_links) {
     char dir[PATH_MAX];
     const char* base = nullptr;
