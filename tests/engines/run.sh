@@ -172,6 +172,21 @@ EOF
   mkdir -p "$T/vol" && echo from-host >"$T/vol/f"
   expect "podman run -v (read-only bind)" 1 "^from-host[[:space:]].*Read-only file system$" \
     "${P[@]}" run --rm -v "$T/vol:/mnt:ro" "${R[@]}" $IMG sh -c 'cat /mnt/f; touch /mnt/g'
+  # :idmap volumes (podman passes the idmap option): through an idmapped bind the host root's
+  # file is the container root's; through a plain one it is nobody's. A kernel that cannot
+  # idmap the filesystem under $T (tmpfs before 6.3) makes nyx refuse, which is said here.
+  local IDM=(--uidmap 0:200000:65536 --gidmap 0:200000:65536)
+  local owner='ls -ln /mnt/f | awk "{print \$3\":\"\$4}"'
+  local idm_out
+  idm_out=$("${P[@]}" run --rm "${IDM[@]}" -v "$T/vol:/mnt:idmap" "${R[@]}" $IMG sh -c "$owner" 2>&1)
+  if grep -q "does not support idmapped mounts" <<<"$idm_out"; then
+    ok "podman run -v :idmap (not checked: $T cannot be idmapped on $(uname -r))"
+  else
+    expect "podman run -v :idmap" 0 "^0:0$" "${P[@]}" run --rm "${IDM[@]}" -v "$T/vol:/mnt:idmap" \
+      "${R[@]}" $IMG sh -c "$owner"
+  fi
+  expect "podman run -v without idmap in a user namespace" 0 "^65534:65534$" "${P[@]}" run --rm \
+    "${IDM[@]}" -v "$T/vol:/mnt" "${R[@]}" $IMG sh -c "$owner"
   expect "podman run --hostname" 0 "^box1$" "${P[@]}" run --rm --hostname box1 "${R[@]}" $IMG hostname
   expect "podman run --device (fileMode with type bits)" 0 "^c 1:3 rwm$" \
     "${P[@]}" run --rm --device /dev/null:/dev/extra-null "${R[@]}" $IMG \
