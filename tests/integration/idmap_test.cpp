@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 
 #include "tests/integration/harness.hpp"
@@ -134,6 +135,19 @@ TEST(Idmap, RefusedWhereItCannotApply) {
     EXPECT_NE(r.err.find(c.says), std::string::npos) << r.err;
     EXPECT_TRUE(sb.state(id).is_null());
   }
+}
+
+// `features` says so, where engines look before they send idmapped mounts (containerd asks
+// linux.mountExtensions.idmap.enabled for a user-namespace pod's volumes).
+TEST(Idmap, FeaturesSayIt) {
+  Sandbox sb;
+  Result r = sb.nyx({"features"});
+  ASSERT_EQ(r.status, 0) << r.err;
+  json f = json::parse(r.out);
+  EXPECT_EQ(f["linux"]["mountExtensions"]["idmap"]["enabled"], true) << f["linux"];
+  const json& opts = f["mountOptions"];
+  EXPECT_NE(std::find(opts.begin(), opts.end(), "idmap"), opts.end()) << opts;
+  EXPECT_NE(std::find(opts.begin(), opts.end(), "ridmap"), opts.end()) << opts;
 }
 
 }  // namespace
