@@ -164,6 +164,7 @@ User parse_user(const json& v, const Path& p) {
 Process parse_process(const json& v, const Path& p) {
   expect_object(v, p);
   Process proc;
+  refuse_unsupported(v, {"ioPriority", "scheduler", "execCPUAffinity"}, p);
   proc.terminal = opt_bool(v, "terminal", p).value_or(false);
   if (const json* cs = member(v, "consoleSize")) {
     Path cp = p / "consoleSize";

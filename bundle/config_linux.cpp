@@ -147,6 +147,8 @@ void check_user_namespace(const Linux& lx, const Path& p) {
 Linux parse_linux(const json& v, const Path& p) {
   expect_object(v, p);
   Linux lx;
+  refuse_unsupported(v, {"personality", "timeOffsets", "intelRdt", "memoryPolicy", "netDevices"},
+                     p);
   if (const json* n = member(v, "namespaces"))
     lx.namespaces = parse_namespaces(*n, p / "namespaces");
   if (const json* m = member(v, "uidMappings"))

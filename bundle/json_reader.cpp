@@ -36,6 +36,17 @@ const json* member(const json& obj, std::string_view key) {
   return &*it;
 }
 
+void refuse_unsupported(const json& obj, std::initializer_list<std::string_view> keys,
+                        const Path& p) {
+  for (std::string_view k : keys) {
+    const json* v = member(obj, k);
+    // An empty object or array asks for nothing (generators emit `"intelRdt": {}`).
+    if (v != nullptr && !((v->is_object() || v->is_array()) && v->empty())) {
+      fail(p / k, "not supported by nyx-runtime (the container would run without it)");
+    }
+  }
+}
+
 void expect_object(const json& v, const Path& p) {
   if (!v.is_object()) fail(p, "expected object");
 }

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -35,6 +36,10 @@ class Path {
 
 // The member `key` of `obj`, or nullptr when absent or null.
 const json* member(const json& obj, std::string_view key);
+// Fails when `obj` sets any of `keys`: runtime-spec fields nyx does not apply, which it refuses
+// rather than run a container that differs from its config.
+void refuse_unsupported(const json& obj, std::initializer_list<std::string_view> keys,
+                        const Path& p);
 
 void expect_object(const json& v, const Path& p);
 std::string as_string(const json& v, const Path& p);

@@ -139,6 +139,22 @@ TEST(BadInput, TypesNamesAndIds) {
   expect_config_rejected(sb, "missing rootfs",
                          [](json& c) { c["root"]["path"] = "/nonexistent/nyx-rootfs"; },
                          {"root.path", "/nonexistent/nyx-rootfs"});
+  // runtime-spec fields nyx does not apply are refused, never silently dropped.
+  expect_config_rejected(sb, "ioPriority",
+                         [](json& c) {
+                           c["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_IDLE"}};
+                         },
+                         {"process.ioPriority", "not supported by nyx-runtime"});
+  expect_config_rejected(sb, "personality",
+                         [](json& c) {
+                           c["linux"]["personality"] = {{"domain", "LINUX32"}};
+                         },
+                         {"linux.personality", "not supported by nyx-runtime"});
+  expect_config_rejected(sb, "timeOffsets",
+                         [](json& c) {
+                           c["linux"]["timeOffsets"] = {{"monotonic", {{"secs", 1}}}};
+                         },
+                         {"linux.timeOffsets", "not supported by nyx-runtime"});
 
   sb.write_config(runc_like_config({"/bin/nyx-probe", "echo", "never"}));
   expect_rejected(sb, "id with /", {"a/b", "/"}, "a/b");
