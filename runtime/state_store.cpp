@@ -14,8 +14,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "base/error.hpp"
+#include "runtime/state_index.hpp"
 
 namespace nyx {
 
@@ -95,6 +97,7 @@ namespace {
 // shows as damaged because its length no longer matches.
 constexpr std::string_view kSummaryKey = "{\"summary\":";
 constexpr std::size_t kSummaryChunk = 4096;
+constexpr std::size_t kSummaryFirst = 1024;
 
 nlohmann::json summary_json(const StateSummary& s) {
   return {{"ociVersion", s.oci_version},
@@ -222,6 +225,97 @@ class SummaryReader final : public nlohmann::json_sax<nlohmann::json> {
   std::string key_;
 };
 
+// The summary object the common way it is written, without nlohmann's SAX machinery (a few
+// microseconds a container, most of `list`'s user time): keys and strings of printable ASCII
+// without escapes, non-negative integers, booleans. nullopt for anything else, which the SAX
+// reader then takes (it accepts exactly what it did before this existed).
+std::optional<std::pair<StateSummary, std::optional<std::uint64_t>>> plain_summary(
+    std::string_view t) {
+  std::size_t i = 0;
+  auto ws = [&] {
+    while (i < t.size() && (t[i] == ' ' || t[i] == '\n' || t[i] == '\t' || t[i] == '\r'))
+      ++i;
+  };
+  auto str = [&](std::string_view& out) {
+    if (i >= t.size() || t[i] != '"') return false;
+    std::size_t start = ++i;
+    while (i < t.size() && t[i] != '"') {
+      if (t[i] < 0x20 || t[i] > 0x7e || t[i] == '\\') return false;
+      ++i;
+    }
+    if (i >= t.size()) return false;
+    out = t.substr(start, i++ - start);
+    return true;
+  };
+  StateSummary s;
+  std::optional<std::uint64_t> bytes;
+  ws();
+  if (i >= t.size() || t[i++] != '{') return std::nullopt;
+  ws();
+  if (i < t.size() && t[i] == '}') {
+    ++i;
+  } else {
+    for (;;) {
+      ws();
+      std::string_view key;
+      if (!str(key)) return std::nullopt;
+      ws();
+      if (i >= t.size() || t[i++] != ':') return std::nullopt;
+      ws();
+      if (i >= t.size()) return std::nullopt;
+      if (t[i] == '"') {
+        std::string_view v;
+        if (!str(v)) return std::nullopt;
+        std::string* f = key == "ociVersion" ? &s.oci_version
+                         : key == "status"   ? &s.phase
+                         : key == "bundle"   ? &s.bundle
+                         : key == "rootfs"   ? &s.rootfs
+                         : key == "created"  ? &s.created
+                         : key == "owner"    ? &s.owner
+                                             : nullptr;
+        if (f != nullptr) f->assign(v);
+      } else if (t[i] >= '0' && t[i] <= '9') {
+        std::size_t start = i;
+        std::uint64_t v = 0;
+        while (i < t.size() && t[i] >= '0' && t[i] <= '9')
+          v = v * 10 + static_cast<std::uint64_t>(t[i++] - '0');
+        // Leading zeros, more than 18 digits, a fraction or exponent: the SAX reader's call.
+        if (i - start > 18 || (t[start] == '0' && i - start > 1)) return std::nullopt;
+        if (i < t.size() && (t[i] == '.' || t[i] == 'e' || t[i] == 'E')) return std::nullopt;
+        if (key == "pid") s.pid = static_cast<pid_t>(v);
+        if (key == "startTime") s.start_time = v;
+        if (key == "bytes") bytes = v;
+      } else if (t.substr(i, 4) == "true" || t.substr(i, 5) == "false") {
+        bool v = t[i] == 't';
+        i += v ? 4 : 5;
+        if (key == "paused") s.paused = v;
+      } else if (t.substr(i, 4) == "null") {
+        i += 4;
+      } else {
+        return std::nullopt;
+      }
+      ws();
+      if (i < t.size() && t[i] == '}') {
+        ++i;
+        break;
+      }
+      if (i >= t.size() || t[i++] != ',') return std::nullopt;
+    }
+  }
+  ws();
+  if (i != t.size()) return std::nullopt;
+  return std::make_pair(std::move(s), bytes);
+}
+
+// The summary object `text` (with "bytes" when it has one): the plain way, else nlohmann's.
+std::optional<std::pair<StateSummary, std::optional<std::uint64_t>>> parse_summary(
+    std::string_view text) {
+  if (auto plain = plain_summary(text)) return plain;
+  SummaryReader reader;
+  if (!nlohmann::json::sax_parse(text.begin(), text.end(), &reader)) return std::nullopt;
+  return std::make_pair(std::move(reader.out), reader.bytes);
+}
+
 enum class SummaryRead { Ok, Missing, Mismatch };
 
 // The summary line of the open state file `fd`: Missing when the file does not start with
@@ -230,15 +324,20 @@ enum class SummaryRead { Ok, Missing, Mismatch };
 SummaryRead read_summary_at(int fd, StateSummary& out) {
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return SummaryRead::Missing;
+  // The line is a few hundred bytes: copy a page only when a long path needs it.
   char buf[kSummaryChunk];
-  auto line = summary_line(buf, ::pread(fd, buf, sizeof buf, 0));
+  ssize_t n = ::pread(fd, buf, kSummaryFirst, 0);
+  if (n == static_cast<ssize_t>(kSummaryFirst) &&
+      std::memchr(buf, '\n', kSummaryFirst) == nullptr) {
+    n = ::pread(fd, buf, sizeof buf, 0);
+  }
+  auto line = summary_line(buf, n);
   if (!line) return SummaryRead::Missing;
-  SummaryReader reader;
-  if (!nlohmann::json::sax_parse(line->begin(), line->end(), &reader) ||
-      reader.bytes != static_cast<std::uint64_t>(st.st_size)) {
+  auto parsed = parse_summary(*line);
+  if (!parsed || parsed->second != static_cast<std::uint64_t>(st.st_size)) {
     return SummaryRead::Mismatch;
   }
-  out = std::move(reader.out);
+  out = std::move(parsed->first);
   return SummaryRead::Ok;
 }
 
@@ -257,6 +356,16 @@ StateSummary summarize(const nlohmann::json& state) {
   s.start_time = nyx.value("startTime", std::uint64_t{0});
   s.paused = nyx.value("paused", false);
   return s;
+}
+
+std::string summary_text(const StateSummary& s) {
+  return summary_json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::optional<StateSummary> parse_summary_text(std::string_view text) {
+  auto parsed = parse_summary(text);
+  if (!parsed) return std::nullopt;
+  return std::move(parsed->first);
 }
 
 std::optional<StateSummary> StateStore::peek_summary(int rootfd, const std::string& id) {
@@ -285,6 +394,12 @@ std::optional<StateSummary> ContainerDir::read_summary() const {
 
 void ContainerDir::write_state(const nlohmann::json& state) const {
   std::string text = render_state(state);
+  // Its index entry goes before state.json changes and comes back after (state_index.hpp): a
+  // crash in between leaves the container to be read the slow way, never listed stale.
+  UniqueFd root(
+      ::open(path_.substr(0, path_.rfind('/')).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root) throw_errno(container_object(id_), "cannot write state");
+  state_index::forget(root.get(), id_);
   char tmp[64];
   std::snprintf(tmp, sizeof tmp, ".state.%d.tmp", static_cast<int>(::getpid()));
   UniqueFd fd(
@@ -302,6 +417,13 @@ void ContainerDir::write_state(const nlohmann::json& state) const {
     ::unlinkat(dir_.get(), tmp, 0);
   } else if (::renameat(dir_.get(), tmp, dir_.get(), "state.json") != 0) {
     throw_errno(container_object(id_), "cannot write state");
+  }
+  // As the summary line: only a record that has one (list reads a creating one itself).
+  struct stat st {};
+  StateSummary s = summarize(state);
+  if (state.is_object() && !state.empty() && s.phase != "creating" &&
+      ::fstat(dir_.get(), &st) == 0) {
+    state_index::record(root.get(), id_, st.st_ino, s);
   }
 }
 
@@ -349,11 +471,14 @@ void ContainerDir::remove() const {
   // Out of sight first, in one step: a delete killed half-way through the files leaves a
   // hidden `.del.PID` (swept by the next `delete --force`), never a listed half-container.
   std::string gone = private_name(".del.");
-  if (::renameat2(pfd.get(), id_.c_str(), pfd.get(), gone.c_str(), RENAME_NOREPLACE) != 0) {
-    remove_tree(pfd.get(), id_.c_str());
-    return;
+  bool hidden = ::renameat2(pfd.get(), id_.c_str(), pfd.get(), gone.c_str(), RENAME_NOREPLACE) == 0;
+  // An entry left behind is harmless (list only uses entries of directories it finds), but it
+  // would take space until compaction.
+  try {
+    state_index::forget(pfd.get(), id_);
+  } catch (const Error&) {
   }
-  remove_tree(pfd.get(), gone.c_str());
+  remove_tree(pfd.get(), hidden ? gone.c_str() : id_.c_str());
 }
 
 void StateStore::validate_id(std::string_view id) {
@@ -406,6 +531,9 @@ ContainerDir StateStore::create(const std::string& id, const nlohmann::json& fir
   dir.lock();
   try {
     if (!first_state.is_null()) dir.write_first_state(first_state);
+    // An entry left by an earlier container of this name (its delete killed before forgetting
+    // it) must not describe this one, whose inode number may be the same.
+    state_index::forget(rootfd.get(), id);
   } catch (const Error&) {
     remove_tree(rootfd.get(), tmp.c_str());
     throw;
@@ -490,17 +618,24 @@ void StateStore::remove_stale() const {
     remove_tree(rootfd.get(), n.c_str());
 }
 
-std::vector<std::string> StateStore::ids() const {
-  std::vector<std::string> out;
+std::vector<StateStore::Listed> StateStore::listing() const {
+  std::vector<Listed> out;
   DIR* dir = ::opendir(root_.c_str());
   if (dir == nullptr) return out;
   while (dirent* e = ::readdir(dir)) {
     if (e->d_name[0] == '.') continue;
     if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
-    out.emplace_back(e->d_name);
+    out.push_back(Listed{e->d_name, e->d_ino});
   }
   ::closedir(dir);
-  std::sort(out.begin(), out.end());
+  std::sort(out.begin(), out.end(), [](const Listed& a, const Listed& b) { return a.id < b.id; });
+  return out;
+}
+
+std::vector<std::string> StateStore::ids() const {
+  std::vector<std::string> out;
+  for (Listed& l : listing())
+    out.push_back(std::move(l.id));
   return out;
 }
 
