@@ -499,13 +499,21 @@ std::optional<ListEntry> fast_list_entry(int rootfd, const std::string& id) {
   return entry_of(id, std::move(*s), std::move(status));
 }
 
-// From the index (state_index.hpp): no file of the container read, only its liveness checked;
-// nullopt when the index has no entry for this very directory.
+// From the index (state_index.hpp): no file of the container read, only its state file's
+// identity and liveness checked; nullopt when the index has no entry for this very file.
 std::optional<ListEntry> indexed_list_entry(
     int rootfd, const StateStore::Listed& dir,
     const std::unordered_map<std::string_view, state_index::Entry>& index) {
   auto it = index.find(dir.id);
-  if (it == index.end() || it->second.ino != dir.ino) return std::nullopt;
+  if (it == index.end()) return std::nullopt;
+  // The entry holds only for the state file it was recorded with: one damaged or replaced
+  // behind nyx's back is read (and listed as damaged) the careful way.
+  struct stat st {};
+  std::string file = dir.id + "/state.json";
+  if (::fstatat(rootfd, file.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+      state_index::identity(dir.ino, st) != it->second.identity) {
+    return std::nullopt;
+  }
   std::optional<StateSummary> s = parse_summary_text(it->second.summary);
   if (!s || s->phase == "creating") return std::nullopt;
   std::string fifo = dir.id + "/" + ContainerDir::kFifoName;

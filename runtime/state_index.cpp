@@ -79,8 +79,8 @@ UniqueFd open_locked(int rootfd) {
   return {};
 }
 
-// Lines of `text` after the header that are complete records, in order: calls add(id, ino,
-// summary) or remove(id). False when `text` is not an index of this version.
+// Lines of `text` after the header that are complete records, in order: calls add(id,
+// identity, summary) or remove(id). False when `text` is not an index of this version.
 template <class Add, class Remove>
 bool each_record(std::string_view text, Add add, Remove remove) {
   if (text.size() < kHeaderSize || !text.starts_with(kMagic) || text[kHeaderSize - 1] != '\n') {
@@ -105,13 +105,7 @@ bool each_record(std::string_view text, Add add, Remove remove) {
           rest[sp2 + 1] != '{' || rest.back() != '}') {
         continue;
       }
-      ino_t ino = 0;
-      bool digits = true;
-      for (char c : rest.substr(0, sp2)) {
-        digits = digits && c >= '0' && c <= '9';
-        ino = ino * 10 + static_cast<ino_t>(c - '0');
-      }
-      if (digits) add(id, ino, rest.substr(sp2 + 1));
+      add(id, rest.substr(0, sp2), rest.substr(sp2 + 1));
     }
   }
   return true;
@@ -131,8 +125,8 @@ void maybe_compact(int rootfd, int fd, std::uint64_t size) {
   std::vector<std::string_view> order;
   bool ok = each_record(
       text,
-      [&](std::string_view id, ino_t ino, std::string_view summary) {
-        if (live.insert_or_assign(id, Entry{ino, summary}).second) order.push_back(id);
+      [&](std::string_view id, std::string_view identity, std::string_view summary) {
+        if (live.insert_or_assign(id, Entry{identity, summary}).second) order.push_back(id);
       },
       [&](std::string_view id) { live.erase(id); });
   if (!ok) return;
@@ -140,7 +134,7 @@ void maybe_compact(int rootfd, int fd, std::uint64_t size) {
   for (std::string_view id : order) {
     auto it = live.find(id);
     if (it == live.end()) continue;  // forgotten, or already written (re-added after a forget)
-    body.append("+ ").append(id).append(" ").append(std::to_string(it->second.ino));
+    body.append("+ ").append(id).append(" ").append(it->second.identity);
     body.append(" ").append(it->second.summary).append("\n");
     live.erase(it);
   }
@@ -186,14 +180,34 @@ void forget(int rootfd, std::string_view id) {
   }
 }
 
-void record(int rootfd, std::string_view id, ino_t ino, const StateSummary& s) noexcept {
+void record(int rootfd, std::string_view id, std::string_view identity,
+            const StateSummary& s) noexcept {
   try {
     bool removed = false;
-    append(rootfd, "+ " + std::string(id) + " " + std::to_string(ino) + " " + summary_text(s),
+    append(rootfd, "+ " + std::string(id) + " " + std::string(identity) + " " + summary_text(s),
            removed);
   } catch (...) {
     // Out of memory building the line: the entry stays forgotten.
   }
+}
+
+std::string identity(ino_t dir_ino, const struct stat& f) {
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "%llu:%llu:%lld:%lld.%09ld",
+                static_cast<unsigned long long>(dir_ino), static_cast<unsigned long long>(f.st_ino),
+                static_cast<long long>(f.st_size), static_cast<long long>(f.st_ctim.tv_sec),
+                f.st_ctim.tv_nsec);
+  return buf;
+}
+
+void remove_if_unused(int rootfd) noexcept {
+  // A directory's link count is 2 plus its subdirectories (ext4, tmpfs, xfs): 2 means no
+  // container and no create or delete at work. Checked again under the index's lock, which a
+  // create's forget() takes only after making its directory.
+  struct stat st {};
+  if (::fstat(rootfd, &st) != 0 || st.st_nlink != 2) return;
+  UniqueFd fd = open_locked(rootfd);
+  if (fd && ::fstat(rootfd, &st) == 0 && st.st_nlink == 2) ::unlinkat(rootfd, kName, 0);
 }
 
 std::unordered_map<std::string_view, Entry> read(int rootfd, std::string& text) {
@@ -203,8 +217,8 @@ std::unordered_map<std::string_view, Entry> read(int rootfd, std::string& text) 
   out.reserve(text.size() / 256);
   bool ok = each_record(
       text,
-      [&](std::string_view id, ino_t ino, std::string_view summary) {
-        out.insert_or_assign(id, Entry{ino, summary});
+      [&](std::string_view id, std::string_view identity, std::string_view summary) {
+        out.insert_or_assign(id, Entry{identity, summary});
       },
       [&](std::string_view id) { out.erase(id); });
   if (!ok) out.clear();

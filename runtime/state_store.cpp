@@ -419,11 +419,13 @@ void ContainerDir::write_state(const nlohmann::json& state) const {
     throw_errno(container_object(id_), "cannot write state");
   }
   // As the summary line: only a record that has one (list reads a creating one itself).
-  struct stat st {};
+  struct stat dst {};
+  struct stat fst {};
   StateSummary s = summarize(state);
   if (state.is_object() && !state.empty() && s.phase != "creating" &&
-      ::fstat(dir_.get(), &st) == 0) {
-    state_index::record(root.get(), id_, st.st_ino, s);
+      ::fstat(dir_.get(), &dst) == 0 &&
+      ::fstatat(dir_.get(), "state.json", &fst, AT_SYMLINK_NOFOLLOW) == 0) {
+    state_index::record(root.get(), id_, state_index::identity(dst.st_ino, fst), s);
   }
 }
 
@@ -479,6 +481,7 @@ void ContainerDir::remove() const {
   } catch (const Error&) {
   }
   remove_tree(pfd.get(), hidden ? gone.c_str() : id_.c_str());
+  state_index::remove_if_unused(pfd.get());
 }
 
 void StateStore::validate_id(std::string_view id) {

@@ -33,12 +33,12 @@ class StateIndexTest : public ::testing::Test {
     return s;
   }
 
-  std::optional<StateSummary> entry(const std::string& id, ino_t* ino = nullptr) {
+  std::optional<StateSummary> entry(const std::string& id, std::string* ino = nullptr) {
     std::string text;
     auto all = state_index::read(root_.get(), text);
     auto it = all.find(id);
     if (it == all.end()) return std::nullopt;
-    if (ino != nullptr) *ino = it->second.ino;
+    if (ino != nullptr) *ino = std::string(it->second.identity);
     return parse_summary_text(it->second.summary);
   }
 
@@ -49,13 +49,13 @@ class StateIndexTest : public ::testing::Test {
 TEST_F(StateIndexTest, LastRecordWinsAndForgetRemoves) {
   EXPECT_FALSE(entry("a"));
   state_index::forget(root_.get(), "a");  // no index yet: nothing to do
-  state_index::record(root_.get(), "a", 11, summary(1));
-  state_index::record(root_.get(), "b", 12, summary(2));
-  state_index::record(root_.get(), "a", 13, summary(3, "stopped"));
-  ino_t ino = 0;
+  state_index::record(root_.get(), "a", "11", summary(1));
+  state_index::record(root_.get(), "b", "12", summary(2));
+  state_index::record(root_.get(), "a", "13", summary(3, "stopped"));
+  std::string ino;
   auto a = entry("a", &ino);
   ASSERT_TRUE(a);
-  EXPECT_EQ(ino, 13u);
+  EXPECT_EQ(ino, "13");
   EXPECT_EQ(a->pid, 3);
   EXPECT_EQ(a->phase, "stopped");
   EXPECT_EQ(a->bundle, "/b \"q\"");  // escaped in the line: read by the full parser
@@ -65,7 +65,7 @@ TEST_F(StateIndexTest, LastRecordWinsAndForgetRemoves) {
 }
 
 TEST_F(StateIndexTest, IncompleteTailAndGarbageAreSkipped) {
-  state_index::record(root_.get(), "a", 11, summary(1));
+  state_index::record(root_.get(), "a", "11", summary(1));
   {
     std::ofstream out(dir_ + "/.index", std::ios::app);
     out << "\ngarbage line\n+ a notanumber {}\n- a";  // a forget still being written
@@ -97,7 +97,7 @@ TEST_F(StateIndexTest, ConcurrentWritersAndCompaction) {
           state_index::forget(root.get(), id);
           // The last round leaves every odd container forgotten.
           if (r + 1 < kRounds || i % 2 == 0)
-            state_index::record(root.get(), id, static_cast<ino_t>(r), summary(r * 1000 + i));
+            state_index::record(root.get(), id, std::to_string(r), summary(r * 1000 + i));
         }
       }
       ::_exit(0);
@@ -115,7 +115,7 @@ TEST_F(StateIndexTest, ConcurrentWritersAndCompaction) {
   for (int p = 0; p < kProcs; ++p) {
     for (int i = 0; i < kIds; ++i) {
       std::string id = "p" + std::to_string(p) + "-" + std::to_string(i);
-      ino_t ino = 0;
+      std::string ino;
       auto s = entry(id, &ino);
       if (i % 2 == 1) {
         EXPECT_FALSE(s) << id;
@@ -123,7 +123,7 @@ TEST_F(StateIndexTest, ConcurrentWritersAndCompaction) {
       }
       ASSERT_TRUE(s) << id;
       EXPECT_EQ(s->pid, (kRounds - 1) * 1000 + i) << id;
-      EXPECT_EQ(ino, static_cast<ino_t>(kRounds - 1)) << id;
+      EXPECT_EQ(ino, std::to_string(kRounds - 1)) << id;
     }
   }
   // Compacted at least once (the header's base moved), and far smaller than every record.
