@@ -5,10 +5,8 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
-#include <array>
 #include <cstdio>
 #include <map>
-#include <optional>
 #include <set>
 #include <string_view>
 
@@ -419,78 +417,9 @@ int run_cli(Cli& cli, std::vector<std::string> args) {
   return cli.action();
 }
 
-// `[GLOBAL OPTIONS] state ID`, the form engines poll with, read without CLI11: building its
-// command tree and parsing cost more than the rest of `state` (issue 19). Only the plain
-// spellings are taken (`--opt VALUE`, `--opt=VALUE`, each at most once, flags without a value);
-// anything else is nullopt and goes to CLI11, which accepts it or says what is wrong.
-struct FastState {
-  GlobalOptions global;
-  std::string cgroup_manager;
-  std::string id;
-};
-
-std::optional<FastState> fast_state_args(int argc, char** argv) {
-  static constexpr std::array<std::string_view, 6> kValues = {
-      "--root", "--log", "--log-format", "--log-level", "--cgroup-manager", "--rootless"};
-  static constexpr std::array<std::string_view, 2> kFlags = {"--debug", "--systemd-cgroup"};
-  FastState out;
-  std::array<std::string_view, kValues.size()> values{};
-  std::array<bool, kValues.size() + kFlags.size()> seen{};
-  int i = 1;
-  for (; i < argc && argv[i][0] == '-'; ++i) {
-    std::string_view arg = argv[i];
-    std::size_t eq = arg.find('=');
-    std::string_view name = arg.substr(0, eq);
-    std::size_t k = 0;
-    while (k < kValues.size() && kValues[k] != name)
-      ++k;
-    if (k < kValues.size()) {
-      std::string_view value;
-      if (eq != std::string_view::npos) {
-        value = arg.substr(eq + 1);
-      } else if (i + 1 < argc) {
-        value = argv[++i];
-      }
-      if (value.empty() || value[0] == '-' || seen[k]) return std::nullopt;
-      seen[k] = true;
-      values[k] = value;
-      continue;
-    }
-    std::size_t f = 0;
-    while (f < kFlags.size() && kFlags[f] != arg)
-      ++f;
-    if (f == kFlags.size() || seen[kValues.size() + f]) return std::nullopt;
-    seen[kValues.size() + f] = true;
-  }
-  if (i + 2 != argc || std::string_view(argv[i]) != "state" || argv[i + 1][0] == '-' ||
-      argv[i + 1][0] == '\0') {
-    return std::nullopt;
-  }
-  if (seen[2] && values[2] != "text" && values[2] != "json") return std::nullopt;
-  out.global.root = std::string(values[0]);
-  out.cgroup_manager = std::string(values[4]);
-  out.global.systemd_cgroup = seen[kValues.size() + 1];
-  out.id = argv[i + 1];
-  return out;
-}
-
-// The fast `state`: what run_cli does after parsing, for the options fast_state_args takes;
-// nullopt when the normal path must run (an error to report, or a record RecordText leaves to
-// the full parser).
-std::optional<int> run_fast_state(FastState& fast) {
-  if (fast.global.root.empty()) fast.global.root = default_root();
-  // The check of check_cgroup_manager: its error is the normal path's to give.
-  bool systemd = fast.global.systemd_cgroup || fast.cgroup_manager == "systemd";
-  if (systemd && ::access("/run/systemd/system", F_OK) != 0) return std::nullopt;
-  return cmd_state_fast(fast.global, fast.id);
-}
-
 }  // namespace
 
 int cli_main(int argc, char** argv) {
-  if (std::optional<FastState> fast = fast_state_args(argc, argv)) {
-    if (std::optional<int> status = run_fast_state(*fast)) return *status;
-  }
   std::vector<std::string> command;
   std::vector<std::string> args = normalize_exec(argc, argv, command);
   Cli cli(command_to_build(args));

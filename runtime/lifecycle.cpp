@@ -33,7 +33,6 @@
 #include "runtime/log.hpp"
 #include "runtime/notify_socket.hpp"
 #include "runtime/primitives/apparmor.hpp"
-#include "runtime/record_text.hpp"
 #include "runtime/record_view.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/state_index.hpp"
@@ -366,22 +365,6 @@ int cmd_state(const GlobalOptions& g, const std::string& id, const std::string& 
   // Ordered as the record is: the sequence of primitives, OCI fields first.
   nlohmann::ordered_json pub = public_state(*state, container_status(dir, *state));
   print(format == "table" ? record_table(nlohmann::json(pub), want_color()) : pub.dump(2) + "\n");
-  return 0;
-}
-
-std::optional<int> cmd_state_fast(const GlobalOptions& g, const std::string& id) {
-  std::optional<RecordText> rec;
-  std::optional<ContainerDir> dir;
-  try {
-    dir = StateStore(g.root).open(id, false);
-    std::optional<std::string> text = dir ? dir->read_state_text() : std::nullopt;
-    if (text) rec = RecordText::parse(*text);
-  } catch (const Error&) {
-    return std::nullopt;
-  }
-  // A container being created: its status needs the recovery record (container_status).
-  if (!rec || rec->summary().phase == "creating") return std::nullopt;
-  print(rec->render(live_status(rec->summary(), dir->fd(), ContainerDir::kFifoName)));
   return 0;
 }
 

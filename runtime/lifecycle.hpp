@@ -34,10 +34,6 @@ int cmd_run(const GlobalOptions& g, RunOptions opts);
 // (a saved state or --report, "-" for stdin) instead of an ID, shows that.
 int cmd_state(const GlobalOptions& g, const std::string& id, const std::string& format = "json",
               const std::string& file = {});
-// `state ID` as JSON when the record is one RecordText prints (the polling fast path): the
-// exit status, or nullopt, with nothing printed or changed, for cmd_state to do it and name
-// any error.
-std::optional<int> cmd_state_fast(const GlobalOptions& g, const std::string& id);
 int cmd_kill(const GlobalOptions& g, const std::string& id, const std::string& signal, bool all);
 int cmd_delete(const GlobalOptions& g, const std::string& id, bool force);
 // Every container whose whole ID matches the extended regular expression `pattern`.

@@ -131,18 +131,9 @@ std::string render_state(const nlohmann::json& state) {
 
 }  // namespace
 
-constexpr std::size_t kStateLimit = 16u << 20;
-
-std::optional<std::string> ContainerDir::read_state_text() const {
-  int err = 0;
-  std::string text = read_at(dir_.get(), "state.json", kStateLimit, err);
-  if (err != 0 || text.empty() || text.size() > kStateLimit) return std::nullopt;
-  return text;
-}
-
 nlohmann::json ContainerDir::read_state() const {
   int err = 0;
-  std::string text = read_at(dir_.get(), "state.json", kStateLimit, err);
+  std::string text = read_at(dir_.get(), "state.json", 16u << 20, err);
   if (err == ENOENT)
     throw Error(container_object(id_), "state file is missing (deleted while in use?)");
   if (err != 0) throw Error(container_object(id_), "cannot read state.json", err);

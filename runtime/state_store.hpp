@@ -50,9 +50,6 @@ class ContainerDir {
 
   // Throws Error naming the container when state.json is missing, truncated or not JSON.
   nlohmann::json read_state() const;
-  // The text of state.json as read_state() would parse it; nullopt when it cannot be read, is
-  // empty or too large (read_state() then says which).
-  std::optional<std::string> read_state_text() const;
   // Only the summary line, for `list`: nullopt when the file has none (a record from before
   // it existed; read the whole state), throws Error when the file is missing or its length no
   // longer matches the one the line records (truncated or overwritten).
