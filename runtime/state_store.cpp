@@ -216,92 +216,9 @@ class SummaryReader final : public nlohmann::json_sax<nlohmann::json> {
   std::string key_;
 };
 
-// The summary object the common way it is written, without nlohmann's SAX machinery (a few
-// microseconds a container, most of `list`'s user time): keys and strings of printable ASCII
-// without escapes, non-negative integers, booleans. nullopt for anything else, which the SAX
-// reader then takes (it accepts exactly what it did before this existed).
-std::optional<std::pair<StateSummary, std::optional<std::uint64_t>>> plain_summary(
-    std::string_view t) {
-  std::size_t i = 0;
-  auto ws = [&] {
-    while (i < t.size() && (t[i] == ' ' || t[i] == '\n' || t[i] == '\t' || t[i] == '\r'))
-      ++i;
-  };
-  auto str = [&](std::string_view& out) {
-    if (i >= t.size() || t[i] != '"') return false;
-    std::size_t start = ++i;
-    while (i < t.size() && t[i] != '"') {
-      if (t[i] < 0x20 || t[i] > 0x7e || t[i] == '\\') return false;
-      ++i;
-    }
-    if (i >= t.size()) return false;
-    out = t.substr(start, i++ - start);
-    return true;
-  };
-  StateSummary s;
-  std::optional<std::uint64_t> bytes;
-  ws();
-  if (i >= t.size() || t[i++] != '{') return std::nullopt;
-  ws();
-  if (i < t.size() && t[i] == '}') {
-    ++i;
-  } else {
-    for (;;) {
-      ws();
-      std::string_view key;
-      if (!str(key)) return std::nullopt;
-      ws();
-      if (i >= t.size() || t[i++] != ':') return std::nullopt;
-      ws();
-      if (i >= t.size()) return std::nullopt;
-      if (t[i] == '"') {
-        std::string_view v;
-        if (!str(v)) return std::nullopt;
-        std::string* f = key == "ociVersion" ? &s.oci_version
-                         : key == "status"   ? &s.phase
-                         : key == "bundle"   ? &s.bundle
-                         : key == "rootfs"   ? &s.rootfs
-                         : key == "created"  ? &s.created
-                         : key == "owner"    ? &s.owner
-                                             : nullptr;
-        if (f != nullptr) f->assign(v);
-      } else if (t[i] >= '0' && t[i] <= '9') {
-        std::size_t start = i;
-        std::uint64_t v = 0;
-        while (i < t.size() && t[i] >= '0' && t[i] <= '9')
-          v = v * 10 + static_cast<std::uint64_t>(t[i++] - '0');
-        // Leading zeros, more than 18 digits, a fraction or exponent: the SAX reader's call.
-        if (i - start > 18 || (t[start] == '0' && i - start > 1)) return std::nullopt;
-        if (i < t.size() && (t[i] == '.' || t[i] == 'e' || t[i] == 'E')) return std::nullopt;
-        if (key == "pid") s.pid = static_cast<pid_t>(v);
-        if (key == "startTime") s.start_time = v;
-        if (key == "bytes") bytes = v;
-      } else if (t.substr(i, 4) == "true" || t.substr(i, 5) == "false") {
-        bool v = t[i] == 't';
-        i += v ? 4 : 5;
-        if (key == "paused") s.paused = v;
-      } else if (t.substr(i, 4) == "null") {
-        i += 4;
-      } else {
-        return std::nullopt;
-      }
-      ws();
-      if (i < t.size() && t[i] == '}') {
-        ++i;
-        break;
-      }
-      if (i >= t.size() || t[i++] != ',') return std::nullopt;
-    }
-  }
-  ws();
-  if (i != t.size()) return std::nullopt;
-  return std::make_pair(std::move(s), bytes);
-}
-
-// The summary object `text` (with "bytes" when it has one): the plain way, else nlohmann's.
+// The summary object `text` (with "bytes" when it has one).
 std::optional<std::pair<StateSummary, std::optional<std::uint64_t>>> parse_summary(
     std::string_view text) {
-  if (auto plain = plain_summary(text)) return plain;
   SummaryReader reader;
   if (!nlohmann::json::sax_parse(text.begin(), text.end(), &reader)) return std::nullopt;
   return std::make_pair(std::move(reader.out), reader.bytes);

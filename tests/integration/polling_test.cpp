@@ -1,5 +1,5 @@
-// The polling commands' fast paths (issue 19): `state ID` printed without CLI11 must equal the
-// normal path byte for byte, errors included, and `list` through the state index must equal
+// The polling commands (issue 19): `state ID` and `state -f json ID` agree byte for byte, errors
+// included, in every status and on damaged files, and `list` through the state index must equal
 // `list` reading every container, also after a crash left the index behind its directories.
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -12,7 +12,7 @@
 namespace nyx::test {
 namespace {
 
-// `state ID` (the fast path's form) and `state -f json ID` (which it leaves to CLI11).
+// `state ID` (the form engines poll with) and `state -f json ID`.
 void expect_same_state(const Sandbox& sb, const std::vector<std::string>& globals,
                        const std::string& id) {
   std::vector<std::string> fast = globals, normal = globals;
@@ -24,7 +24,7 @@ void expect_same_state(const Sandbox& sb, const std::vector<std::string>& global
   EXPECT_EQ(a.err, b.err) << id;
 }
 
-TEST(Polling, FastStateEqualsNormalState) {
+TEST(Polling, StateFormsAgree) {
   Sandbox sb;
   const std::string c = sb.id("c"), p = sb.id("p");
   sb.write_config(runc_like_config({"/bin/nyx-probe", "sleep", "30"}));
@@ -46,7 +46,7 @@ TEST(Polling, FastStateEqualsNormalState) {
   for (int i = 0; i < 100 && sb.state(c)["status"] != "stopped"; ++i)
     usleep(20000);
   expect_same_state(sb, {}, c);  // stopped
-  // A state file the fast path declines (pretty-printed, unsorted) still prints.
+  // A state file not as nyx writes it (pretty-printed, no summary line) still prints.
   std::string file = sb.root + "/" + c + "/state.json";
   json whole = json::parse(std::ifstream(file));
   whole.erase("summary");
