@@ -23,6 +23,7 @@
 #include <iostream>
 #include <sstream>
 #include <thread>
+#include <unordered_map>
 
 #include "base/error.hpp"
 #include "base/files.hpp"
@@ -34,6 +35,7 @@
 #include "runtime/primitives/apparmor.hpp"
 #include "runtime/record_view.hpp"
 #include "runtime/signals.hpp"
+#include "runtime/state_index.hpp"
 #include "runtime/systemd_cgroup.hpp"
 #include "runtime/terminal.hpp"
 
@@ -480,6 +482,28 @@ std::optional<ListEntry> fast_list_entry(int rootfd, const std::string& id) {
   return entry_of(id, std::move(*s), std::move(status));
 }
 
+// From the index (state_index.hpp): no file of the container read, only its state file's
+// identity and liveness checked; nullopt when the index has no entry for this very file.
+std::optional<ListEntry> indexed_list_entry(
+    int rootfd, const StateStore::Listed& dir,
+    const std::unordered_map<std::string_view, state_index::Entry>& index) {
+  auto it = index.find(dir.id);
+  if (it == index.end()) return std::nullopt;
+  // The entry holds only for the state file it was recorded with: one damaged or replaced
+  // behind nyx's back is read (and listed as damaged) the careful way.
+  struct stat st {};
+  std::string file = dir.id + "/state.json";
+  if (::fstatat(rootfd, file.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0 ||
+      state_index::identity(dir.ino, st) != it->second.identity) {
+    return std::nullopt;
+  }
+  std::optional<StateSummary> s = parse_summary_text(it->second.summary);
+  if (!s || s->phase == "creating") return std::nullopt;
+  std::string fifo = dir.id + "/" + ContainerDir::kFifoName;
+  std::string status = live_status(*s, rootfd, fifo.c_str());
+  return entry_of(dir.id, std::move(*s), std::move(status));
+}
+
 // The careful way: waits out a create or delete at work, reads the whole record when there
 // is no summary line, lists damage. nullopt when the container went away meanwhile.
 std::optional<ListEntry> list_entry(const ContainerDir& dir) {
@@ -524,13 +548,18 @@ int cmd_list(const GlobalOptions& g, const std::string& format, bool quiet) {
       {"ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"}};
   std::string ids;
   UniqueFd rootfd(::open(g.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  for (const auto& id : store.ids()) {
+  std::string index_text;
+  std::unordered_map<std::string_view, state_index::Entry> index;
+  if (rootfd && !quiet) index = state_index::read(rootfd.get(), index_text);
+  for (const auto& listed : store.listing()) {
+    const std::string& id = listed.id;
     if (quiet) {
       ids += id + "\n";
       continue;
     }
     std::optional<ListEntry> e;
-    if (rootfd) e = fast_list_entry(rootfd.get(), id);
+    if (rootfd) e = indexed_list_entry(rootfd.get(), listed, index);
+    if (!e && rootfd) e = fast_list_entry(rootfd.get(), id);
     if (!e) {
       auto dir = store.open(id, false);
       if (!dir) continue;  // deleted while we listed

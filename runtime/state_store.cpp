@@ -14,8 +14,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 
 #include "base/error.hpp"
+#include "runtime/state_index.hpp"
 
 namespace nyx {
 
@@ -95,6 +97,7 @@ namespace {
 // shows as damaged because its length no longer matches.
 constexpr std::string_view kSummaryKey = "{\"summary\":";
 constexpr std::size_t kSummaryChunk = 4096;
+constexpr std::size_t kSummaryFirst = 1024;
 
 nlohmann::json summary_json(const StateSummary& s) {
   return {{"ociVersion", s.oci_version},
@@ -213,6 +216,14 @@ class SummaryReader final : public nlohmann::json_sax<nlohmann::json> {
   std::string key_;
 };
 
+// The summary object `text` (with "bytes" when it has one).
+std::optional<std::pair<StateSummary, std::optional<std::uint64_t>>> parse_summary(
+    std::string_view text) {
+  SummaryReader reader;
+  if (!nlohmann::json::sax_parse(text.begin(), text.end(), &reader)) return std::nullopt;
+  return std::make_pair(std::move(reader.out), reader.bytes);
+}
+
 enum class SummaryRead { Ok, Missing, Mismatch };
 
 // The summary line of the open state file `fd`: Missing when the file does not start with
@@ -221,15 +232,20 @@ enum class SummaryRead { Ok, Missing, Mismatch };
 SummaryRead read_summary_at(int fd, StateSummary& out) {
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return SummaryRead::Missing;
+  // The line is a few hundred bytes: copy a page only when a long path needs it.
   char buf[kSummaryChunk];
-  auto line = summary_line(buf, ::pread(fd, buf, sizeof buf, 0));
+  ssize_t n = ::pread(fd, buf, kSummaryFirst, 0);
+  if (n == static_cast<ssize_t>(kSummaryFirst) &&
+      std::memchr(buf, '\n', kSummaryFirst) == nullptr) {
+    n = ::pread(fd, buf, sizeof buf, 0);
+  }
+  auto line = summary_line(buf, n);
   if (!line) return SummaryRead::Missing;
-  SummaryReader reader;
-  if (!nlohmann::json::sax_parse(line->begin(), line->end(), &reader) ||
-      reader.bytes != static_cast<std::uint64_t>(st.st_size)) {
+  auto parsed = parse_summary(*line);
+  if (!parsed || parsed->second != static_cast<std::uint64_t>(st.st_size)) {
     return SummaryRead::Mismatch;
   }
-  out = std::move(reader.out);
+  out = std::move(parsed->first);
   return SummaryRead::Ok;
 }
 
@@ -248,6 +264,16 @@ StateSummary summarize(const nlohmann::json& state) {
   s.start_time = nyx.value("startTime", std::uint64_t{0});
   s.paused = nyx.value("paused", false);
   return s;
+}
+
+std::string summary_text(const StateSummary& s) {
+  return summary_json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::optional<StateSummary> parse_summary_text(std::string_view text) {
+  auto parsed = parse_summary(text);
+  if (!parsed) return std::nullopt;
+  return std::move(parsed->first);
 }
 
 std::optional<StateSummary> StateStore::peek_summary(int rootfd, const std::string& id) {
@@ -276,6 +302,12 @@ std::optional<StateSummary> ContainerDir::read_summary() const {
 
 void ContainerDir::write_state(const nlohmann::json& state) const {
   std::string text = render_state(state);
+  // Its index entry goes before state.json changes and comes back after (state_index.hpp): a
+  // crash in between leaves the container to be read the slow way, never listed stale.
+  UniqueFd root(
+      ::open(path_.substr(0, path_.rfind('/')).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root) throw_errno(container_object(id_), "cannot write state");
+  state_index::forget(root.get(), id_);
   char tmp[64];
   std::snprintf(tmp, sizeof tmp, ".state.%d.tmp", static_cast<int>(::getpid()));
   UniqueFd fd(
@@ -293,6 +325,15 @@ void ContainerDir::write_state(const nlohmann::json& state) const {
     ::unlinkat(dir_.get(), tmp, 0);
   } else if (::renameat(dir_.get(), tmp, dir_.get(), "state.json") != 0) {
     throw_errno(container_object(id_), "cannot write state");
+  }
+  // As the summary line: only a record that has one (list reads a creating one itself).
+  struct stat dst {};
+  struct stat fst {};
+  StateSummary s = summarize(state);
+  if (state.is_object() && !state.empty() && s.phase != "creating" &&
+      ::fstat(dir_.get(), &dst) == 0 &&
+      ::fstatat(dir_.get(), "state.json", &fst, AT_SYMLINK_NOFOLLOW) == 0) {
+    state_index::record(root.get(), id_, state_index::identity(dst.st_ino, fst), s);
   }
 }
 
@@ -340,11 +381,15 @@ void ContainerDir::remove() const {
   // Out of sight first, in one step: a delete killed half-way through the files leaves a
   // hidden `.del.PID` (swept by the next `delete --force`), never a listed half-container.
   std::string gone = private_name(".del.");
-  if (::renameat2(pfd.get(), id_.c_str(), pfd.get(), gone.c_str(), RENAME_NOREPLACE) != 0) {
-    remove_tree(pfd.get(), id_.c_str());
-    return;
+  bool hidden = ::renameat2(pfd.get(), id_.c_str(), pfd.get(), gone.c_str(), RENAME_NOREPLACE) == 0;
+  // An entry left behind is harmless (list only uses entries of directories it finds), but it
+  // would take space until compaction.
+  try {
+    state_index::forget(pfd.get(), id_);
+  } catch (const Error&) {
   }
-  remove_tree(pfd.get(), gone.c_str());
+  remove_tree(pfd.get(), hidden ? gone.c_str() : id_.c_str());
+  state_index::remove_if_unused(pfd.get());
 }
 
 void StateStore::validate_id(std::string_view id) {
@@ -397,6 +442,9 @@ ContainerDir StateStore::create(const std::string& id, const nlohmann::json& fir
   dir.lock();
   try {
     if (!first_state.is_null()) dir.write_first_state(first_state);
+    // An entry left by an earlier container of this name (its delete killed before forgetting
+    // it) must not describe this one, whose inode number may be the same.
+    state_index::forget(rootfd.get(), id);
   } catch (const Error&) {
     remove_tree(rootfd.get(), tmp.c_str());
     throw;
@@ -481,17 +529,24 @@ void StateStore::remove_stale() const {
     remove_tree(rootfd.get(), n.c_str());
 }
 
-std::vector<std::string> StateStore::ids() const {
-  std::vector<std::string> out;
+std::vector<StateStore::Listed> StateStore::listing() const {
+  std::vector<Listed> out;
   DIR* dir = ::opendir(root_.c_str());
   if (dir == nullptr) return out;
   while (dirent* e = ::readdir(dir)) {
     if (e->d_name[0] == '.') continue;
     if (e->d_type != DT_DIR && e->d_type != DT_UNKNOWN) continue;
-    out.emplace_back(e->d_name);
+    out.push_back(Listed{e->d_name, e->d_ino});
   }
   ::closedir(dir);
-  std::sort(out.begin(), out.end());
+  std::sort(out.begin(), out.end(), [](const Listed& a, const Listed& b) { return a.id < b.id; });
+  return out;
+}
+
+std::vector<std::string> StateStore::ids() const {
+  std::vector<std::string> out;
+  for (Listed& l : listing())
+    out.push_back(std::move(l.id));
   return out;
 }
 

@@ -34,6 +34,10 @@ struct StateSummary {
 
 // The summary of a whole state record.
 StateSummary summarize(const nlohmann::json& state);
+// The summary as the JSON object of the summary line (without "bytes"), and back; nullopt
+// when `text` is not such an object.
+std::string summary_text(const StateSummary& s);
+std::optional<StateSummary> parse_summary_text(std::string_view text);
 
 class ContainerDir {
  public:
@@ -91,6 +95,12 @@ class StateStore {
   // nullopt when there is no such container. Locks it when `lock`.
   std::optional<ContainerDir> open(const std::string& id, bool lock) const;
   std::vector<std::string> ids() const;
+  // The container directories under --root, sorted by ID, with their inode numbers.
+  struct Listed {
+    std::string id;
+    ino_t ino = 0;
+  };
+  std::vector<Listed> listing() const;
   // The summary line of ID's state.json, read through `rootfd` (the opened --root) without
   // opening, locking or parsing anything else; nullopt unless the line is there, well formed
   // and the file has the length it records. Callers then fall back to the full read, which
