@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <set>
@@ -161,10 +162,70 @@ User parse_user(const json& v, const Path& p) {
   return user;
 }
 
+IoPriority parse_io_priority(const json& v, const Path& p) {
+  expect_object(v, p);
+  static constexpr std::array<std::pair<std::string_view, int>, 3> kClasses = {
+      {{"IOPRIO_CLASS_RT", 1}, {"IOPRIO_CLASS_BE", 2}, {"IOPRIO_CLASS_IDLE", 3}}};
+  auto cls = opt_string(v, "class", p);
+  if (!cls) fail(p / "class", "missing required field");
+  IoPriority out;
+  auto it =
+      std::find_if(kClasses.begin(), kClasses.end(), [&](auto& c) { return c.first == *cls; });
+  if (it == kClasses.end()) fail(p / "class", "unknown I/O priority class \"" + *cls + "\"");
+  out.io_class = it->second;
+  out.priority = static_cast<int>(opt_u32(v, "priority", p).value_or(0));
+  if (out.priority > 7) fail(p / "priority", "out of range: must be 0..7");
+  return out;
+}
+
+Scheduler parse_scheduler(const json& v, const Path& p) {
+  expect_object(v, p);
+  // SCHED_ISO is in the runtime spec but not in Linux.
+  static constexpr std::array<std::pair<std::string_view, std::uint32_t>, 6> kPolicies = {
+      {{"SCHED_OTHER", 0},
+       {"SCHED_FIFO", 1},
+       {"SCHED_RR", 2},
+       {"SCHED_BATCH", 3},
+       {"SCHED_IDLE", 5},
+       {"SCHED_DEADLINE", 6}}};
+  static constexpr std::array<std::pair<std::string_view, std::uint64_t>, 3> kFlags = {
+      {{"SCHED_FLAG_RESET_ON_FORK", 0x01},
+       {"SCHED_FLAG_RECLAIM", 0x02},
+       {"SCHED_FLAG_DL_OVERRUN", 0x04}}};
+  auto policy = opt_string(v, "policy", p);
+  if (!policy) fail(p / "policy", "missing required field");
+  auto pit =
+      std::find_if(kPolicies.begin(), kPolicies.end(), [&](auto& e) { return e.first == *policy; });
+  if (pit == kPolicies.end()) {
+    fail(p / "policy", "unknown or unsupported scheduling policy \"" + *policy + "\"");
+  }
+  Scheduler out;
+  out.policy = pit->second;
+  if (const json* n = member(v, "nice")) {
+    int nice = as_int(*n, p / "nice");
+    if (nice < -20 || nice > 19) fail(p / "nice", "out of range: must be -20..19");
+    out.nice = nice;
+  }
+  out.priority = opt_u32(v, "priority", p).value_or(0);
+  std::vector<std::string> flags = opt_strings(v, "flags", p);
+  for (std::size_t i = 0; i < flags.size(); ++i) {
+    auto fit =
+        std::find_if(kFlags.begin(), kFlags.end(), [&](auto& e) { return e.first == flags[i]; });
+    if (fit == kFlags.end()) {
+      fail((p / "flags")[i], "unknown or unsupported scheduler flag \"" + flags[i] + "\"");
+    }
+    out.flags |= fit->second;
+  }
+  out.runtime = opt_u64(v, "runtime", p).value_or(0);
+  out.deadline = opt_u64(v, "deadline", p).value_or(0);
+  out.period = opt_u64(v, "period", p).value_or(0);
+  return out;
+}
+
 Process parse_process(const json& v, const Path& p) {
   expect_object(v, p);
   Process proc;
-  refuse_unsupported(v, {"ioPriority", "scheduler", "execCPUAffinity"}, p);
+  refuse_unsupported(v, {"execCPUAffinity"}, p);
   proc.terminal = opt_bool(v, "terminal", p).value_or(false);
   if (const json* cs = member(v, "consoleSize")) {
     Path cp = p / "consoleSize";
@@ -194,6 +255,11 @@ Process parse_process(const json& v, const Path& p) {
   }
   if (const json* rl = member(v, "rlimits")) proc.rlimits = parse_rlimits(*rl, p / "rlimits");
   proc.no_new_privileges = opt_bool(v, "noNewPrivileges", p).value_or(false);
+  if (const json* io = member(v, "ioPriority")) {
+    proc.io_priority = parse_io_priority(*io, p / "ioPriority");
+  }
+  if (const json* sc = member(v, "scheduler"))
+    proc.scheduler = parse_scheduler(*sc, p / "scheduler");
   if (const json* oom = member(v, "oomScoreAdj")) {
     int adj = as_int(*oom, p / "oomScoreAdj");
     if (adj < -1000 || adj > 1000) fail(p / "oomScoreAdj", "out of range: must be -1000..1000");

@@ -68,6 +68,23 @@ struct Landlock {
   bool disable_best_effort = false;
 };
 
+// runtime-spec 1.1 process.ioPriority: ioprio_set(2)'s class (IOPRIO_CLASS_*) and level.
+struct IoPriority {
+  int io_class = 0;
+  int priority = 0;
+};
+
+// runtime-spec 1.1 process.scheduler: sched_setattr(2)'s fields.
+struct Scheduler {
+  std::uint32_t policy = 0;  // SCHED_*
+  std::uint64_t flags = 0;   // SCHED_FLAG_*
+  std::int32_t nice = 0;
+  std::uint32_t priority = 0;
+  std::uint64_t runtime = 0;
+  std::uint64_t deadline = 0;
+  std::uint64_t period = 0;
+};
+
 struct Process {
   bool terminal = false;
   std::optional<ConsoleSize> console_size;
@@ -79,6 +96,8 @@ struct Process {
   std::vector<Rlimit> rlimits;
   bool no_new_privileges = false;
   std::optional<int> oom_score_adj;
+  std::optional<IoPriority> io_priority;
+  std::optional<Scheduler> scheduler;
   std::string apparmor_profile;
   std::string selinux_label;
   std::optional<Landlock> landlock;
@@ -255,6 +274,8 @@ struct Resources {
 };
 
 struct Linux {
+  // linux.personality's domain, as personality(2) takes it (PER_LINUX, PER_LINUX32).
+  std::optional<unsigned long> personality;
   std::vector<Namespace> namespaces;
   std::vector<IdMapping> uid_mappings;
   std::vector<IdMapping> gid_mappings;

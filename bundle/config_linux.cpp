@@ -147,8 +147,19 @@ void check_user_namespace(const Linux& lx, const Path& p) {
 Linux parse_linux(const json& v, const Path& p) {
   expect_object(v, p);
   Linux lx;
-  refuse_unsupported(v, {"personality", "timeOffsets", "intelRdt", "memoryPolicy", "netDevices"},
-                     p);
+  refuse_unsupported(v, {"timeOffsets", "intelRdt", "memoryPolicy", "netDevices"}, p);
+  if (const json* per = member(v, "personality")) {
+    Path pp = p / "personality";
+    expect_object(*per, pp);
+    auto domain = opt_string(*per, "domain", pp);
+    if (!domain) fail(pp / "domain", "missing required field");
+    if (*domain != "LINUX" && *domain != "LINUX32") {
+      fail(pp / "domain", "unknown execution domain \"" + *domain + "\" (LINUX or LINUX32)");
+    }
+    // The runtime spec defines no flags yet: one given would be dropped.
+    if (!opt_strings(*per, "flags", pp).empty()) fail(pp / "flags", "no flags are supported");
+    lx.personality = *domain == "LINUX32" ? 0x0008UL : 0x0000UL;
+  }
   if (const json* n = member(v, "namespaces"))
     lx.namespaces = parse_namespaces(*n, p / "namespaces");
   if (const json* m = member(v, "uidMappings"))

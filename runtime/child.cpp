@@ -160,6 +160,51 @@ void setup_stdio(ChildContext& c) {
 
 // The cwd is entered before the user switch, so a directory only root may enter still works
 // (runc's order), and again after it when that first try was refused.
+// sched_setattr(2)'s argument, first version (SCHED_ATTR_SIZE_VER0): glibc has no declaration,
+// and the kernel header's clashes with glibc's sched_param.
+struct SchedAttr {
+  std::uint32_t size;
+  std::uint32_t sched_policy;
+  std::uint64_t sched_flags;
+  std::int32_t sched_nice;
+  std::uint32_t sched_priority;
+  std::uint64_t sched_runtime;
+  std::uint64_t sched_deadline;
+  std::uint64_t sched_period;
+};
+static_assert(sizeof(SchedAttr) == 48);
+
+// process.ioPriority, process.scheduler and linux.personality, while the process still has
+// the capabilities a realtime class or policy needs.
+void set_process_attributes(ChildContext& c) {
+  const ChildPlan& p = c.plan;
+  if (p.ioprio >= 0) {
+    constexpr long kWhoProcess = 1;  // IOPRIO_WHO_PROCESS
+    if (long rc = sys::call(SYS_ioprio_set, kWhoProcess, 0L, p.ioprio); rc < 0) {
+      c.fatal("process.ioPriority: ioprio_set", -rc);
+    }
+  }
+  if (p.set_scheduler) {
+    SchedAttr attr{};
+    attr.size = sizeof attr;
+    attr.sched_policy = p.sched_policy;
+    attr.sched_flags = p.sched_flags;
+    attr.sched_nice = p.sched_nice;
+    attr.sched_priority = p.sched_priority;
+    attr.sched_runtime = p.sched_runtime;
+    attr.sched_deadline = p.sched_deadline;
+    attr.sched_period = p.sched_period;
+    if (long rc = sys::call(SYS_sched_setattr, 0L, &attr, 0L); rc < 0) {
+      c.fatal("process.scheduler: sched_setattr", -rc);
+    }
+  }
+  if (p.personality >= 0) {
+    if (long rc = sys::call(SYS_personality, p.personality); rc < 0) {
+      c.fatal("linux.personality: personality", -rc);
+    }
+  }
+}
+
 void try_cwd(ChildContext& c) {
   long rc = sys::call(SYS_chdir, c.plan.cwd);
   c.cwd_entered = rc == 0;
@@ -435,6 +480,7 @@ void run_child(const ChildPlan& p) {
   run_stage(c, Stage::Process);
   run_stage(c, Stage::Isolation);
   setup_stdio(c);
+  set_process_attributes(c);
   try_cwd(c);
   run_stage(c, Stage::Identity);
   prepare_exec(c);

@@ -187,6 +187,18 @@ struct ChildPlan {
   bool set_groups = false;  // setgroups is denied in user namespaces made by unprivileged users
   std::span<const gid_t> groups;
   int umask = 022;
+  // runtime-spec 1.1 process attributes, set before capabilities are dropped (a realtime class
+  // or policy needs CAP_SYS_ADMIN or CAP_SYS_NICE) and kept across execve.
+  int ioprio = -1;  // ioprio_set(2) value; -1: not set
+  bool set_scheduler = false;
+  std::uint32_t sched_policy = 0;
+  std::uint64_t sched_flags = 0;
+  std::int32_t sched_nice = 0;
+  std::uint32_t sched_priority = 0;
+  std::uint64_t sched_runtime = 0;
+  std::uint64_t sched_deadline = 0;
+  std::uint64_t sched_period = 0;
+  long personality = -1;  // personality(2) domain; -1: not set
   const char* cwd = "/";
   const char* cwd_in_root = nullptr;  // create: the cwd relative to the rootfs, made when missing
 

@@ -106,6 +106,19 @@ void plan_user(PlanBuilder& b) {
   bool keep_groups = keep != b.cfg.annotations.end() && keep->second == "1";
   plan.set_groups = !b.in.rootless && !keep_groups;
   plan.umask = static_cast<int>(proc.user.umask.value_or(022));
+  if (proc.io_priority)
+    plan.ioprio = (proc.io_priority->io_class << 13) | proc.io_priority->priority;
+  if (const auto& sc = proc.scheduler) {
+    plan.set_scheduler = true;
+    plan.sched_policy = sc->policy;
+    plan.sched_flags = sc->flags;
+    plan.sched_nice = sc->nice;
+    plan.sched_priority = sc->priority;
+    plan.sched_runtime = sc->runtime;
+    plan.sched_deadline = sc->deadline;
+    plan.sched_period = sc->period;
+  }
+  if (b.cfg.linux.personality) plan.personality = static_cast<long>(*b.cfg.linux.personality);
   plan.cwd = st.keep(proc.cwd);
   // A missing cwd is made in the container's tree before the root change, as runc does.
   if (!b.in.join) plan.cwd_in_root = st.keep(relative_in_root(proc.cwd));

@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
+#include <sys/personality.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -775,6 +776,25 @@ static void st_report(char** a UNUSED, int n UNUSED) {
   kv_names("root_entries", "/");
 }
 
+// What the process runs with beyond /proc/self/status: I/O priority (ioprio_get has no /proc
+// file), scheduling policy and nice value, and personality.
+static void st_sched(char** a UNUSED, int n UNUSED) {
+  long io = syscall(SYS_ioprio_get, 1 /* IOPRIO_WHO_PROCESS */, 0);
+  int policy = sched_getscheduler(0);
+  struct sched_param sp = {0};
+  sched_getparam(0, &sp);
+  errno = 0;
+  int nice = getpriority(PRIO_PROCESS, 0);
+  kv_result(io >= 0 && policy >= 0);
+  kv_int("ioprio_class", io >= 0 ? io >> 13 : -1);
+  kv_int("ioprio_level", io >= 0 ? io & 0xff : -1);
+  kv_int("policy", policy & ~SCHED_RESET_ON_FORK);
+  kv_bool("reset_on_fork", (policy & SCHED_RESET_ON_FORK) != 0);
+  kv_int("priority", sp.sched_priority);
+  kv_int("nice", nice);
+  kv_int("personality", personality(0xffffffff));
+}
+
 static void st_status(char** a UNUSED, int n UNUSED) {
   size_t len;
   char* text = read_file("/proc/self/status", 1 << 16, &len);
@@ -1377,6 +1397,7 @@ static const struct step {
 } kSteps[] = {
     {"report", "", st_report},
     {"status", "", st_status},
+    {"sched", "", st_sched},
     {"read", "s", st_read},
     {"cat", "s", st_cat},
     {"write", "s|s", st_write},
