@@ -140,16 +140,16 @@ TEST(BadInput, TypesNamesAndIds) {
                          [](json& c) { c["root"]["path"] = "/nonexistent/nyx-rootfs"; },
                          {"root.path", "/nonexistent/nyx-rootfs"});
   // runtime-spec fields nyx does not apply are refused, never silently dropped.
-  expect_config_rejected(sb, "ioPriority",
+  expect_config_rejected(sb, "execCPUAffinity",
                          [](json& c) {
-                           c["process"]["ioPriority"] = {{"class", "IOPRIO_CLASS_IDLE"}};
+                           c["process"]["execCPUAffinity"] = {{"initial", "0"}};
                          },
-                         {"process.ioPriority", "not supported by nyx-runtime"});
-  expect_config_rejected(sb, "personality",
+                         {"process.execCPUAffinity", "not supported by nyx-runtime"});
+  expect_config_rejected(sb, "intelRdt",
                          [](json& c) {
-                           c["linux"]["personality"] = {{"domain", "LINUX32"}};
+                           c["linux"]["intelRdt"] = {{"closID", "guaranteed"}};
                          },
-                         {"linux.personality", "not supported by nyx-runtime"});
+                         {"linux.intelRdt", "not supported by nyx-runtime"});
   expect_config_rejected(sb, "timeOffsets",
                          [](json& c) {
                            c["linux"]["timeOffsets"] = {{"monotonic", {{"secs", 1}}}};
