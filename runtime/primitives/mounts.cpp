@@ -757,12 +757,11 @@ int make_device(int rootfd, const DeviceNode& d, bool bind, int stage) {
 
 constexpr const char* kStageName = ".nyx-devices";
 
-// The runtime's staging tmpfs attached at /dev/.nyx-devices for as long as the nodes are bound
-// from it, then detached and its mount point removed: nothing of it stays in the container.
+// The runtime's staging tmpfs attached at /dev/.nyx-devices (made by the caller) for as long as
+// the nodes are bound from it, then detached and its mount point removed: nothing of it stays
+// in the container.
 int with_stage(const ChildPlan& p, int rootfd, int devfd) {
-  int err = sys::err_of(sys::call(SYS_mkdirat, devfd, kStageName, 0700));
-  if (err != 0) return err;
-  err = sys::err_of(
+  int err = sys::err_of(
       sys::call(SYS_move_mount, p.dev_stage, "", devfd, kStageName, MOVE_MOUNT_F_EMPTY_PATH));
   long stage = err == 0 ? sys::call(SYS_openat, devfd, kStageName,
                                     O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
@@ -789,12 +788,17 @@ int setup_dev(const ChildPlan& p, int rootfd) {
     close_fd(fd);
   }
   int err = 0;
+  bool staged = false;
   if (p.dev_stage >= 0) {
     int devfd = make_in_root(rootfd, "dev", false, true);
     if (devfd < 0) return -devfd;
-    err = with_stage(p, rootfd, devfd);
+    // A /dev this root may not write (the host's, bound in) has no room for the stage: the
+    // host's nodes are bound instead, as before there was one.
+    staged = sys::call(SYS_mkdirat, devfd, kStageName, 0700) == 0;
+    if (staged) err = with_stage(p, rootfd, devfd);
     close_fd(devfd);
-  } else {
+  }
+  if (!staged) {
     for (const DeviceNode& d : p.devices) {
       if (err == 0) err = make_device(rootfd, d, p.bind_devices, -1);
     }
@@ -805,9 +809,9 @@ int setup_dev(const ChildPlan& p, int rootfd) {
     const char* base = nullptr;
     int dirfd = open_parent(rootfd, l.name, dir, &base);
     if (dirfd < 0) return -dirfd;
-    int err = sys::err_of(sys::call(SYS_symlinkat, l.link_target, dirfd, base));
+    int link_err = sys::err_of(sys::call(SYS_symlinkat, l.link_target, dirfd, base));
     close_fd(dirfd);
-    if (err != 0 && err != EEXIST) return err;
+    if (link_err != 0 && link_err != EEXIST) return link_err;
   }
   return 0;
 }

@@ -2,6 +2,7 @@
 // makes the nodes (the config's numbers, mode and owner) and the init binds them (crun's
 // owner-device). Checked from inside: the node, its owner through the mapping, that it works.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "tests/integration/harness.hpp"
 
@@ -61,6 +62,31 @@ TEST(UsernsDevices, AnOwnerOutsideTheMappingIsRefused) {
             std::string::npos)
       << r.err;
   EXPECT_TRUE(sb.state(id).is_null());
+}
+
+// A /dev bound in from the host, which the container's root may not write: no room for the
+// runtime's staging directory, so the host's node of that path is bound, as runc does.
+TEST(UsernsDevices, HostDevBoundInGetsTheHostsNode) {
+  Sandbox sb;
+  json dev = {{"path", "/dev/full"}, {"type", "c"}, {"major", 1}, {"minor", 7}};
+  json cfg = userns_with_device(dev);
+  for (auto& m : cfg["mounts"]) {
+    if (m["destination"] == "/dev") {
+      m = {{"destination", "/dev"},
+           {"type", "bind"},
+           {"source", "/dev"},
+           {"options", {"rbind", "nosuid"}}};
+    }
+  }
+  Result r;
+  auto lines = sb.probe(cfg, {"stat", "/dev/full", "+", "stat", "/dev/.nyx-devices"}, &r);
+  ASSERT_EQ(r.status, 0) << r.err;
+  json st = find_step(lines, "stat", "/dev/full");
+  EXPECT_EQ(st.value("type", ""), "chr") << r.out;
+  EXPECT_EQ(st.value("rdev_minor", -1), 7) << r.out;
+  EXPECT_EQ(find_step(lines, "stat", "/dev/.nyx-devices").value("ok", true), false) << r.out;
+  struct stat host {};
+  EXPECT_NE(::stat("/dev/.nyx-devices", &host), 0);  // nothing made on the host
 }
 
 }  // namespace
