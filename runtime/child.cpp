@@ -158,8 +158,6 @@ void setup_stdio(ChildContext& c) {
 
 // ---- the executable -------------------------------------------------------------------------
 
-// The cwd is entered before the user switch, so a directory only root may enter still works
-// (runc's order), and again after it when that first try was refused.
 // sched_setattr(2)'s argument, first version (SCHED_ATTR_SIZE_VER0): glibc has no declaration,
 // and the kernel header's clashes with glibc's sched_param.
 struct SchedAttr {
@@ -205,6 +203,8 @@ void set_process_attributes(ChildContext& c) {
   }
 }
 
+// The cwd is entered before the user switch, so a directory only root may enter still works
+// (runc's order), and again after it when that first try was refused.
 void try_cwd(ChildContext& c) {
   long rc = sys::call(SYS_chdir, c.plan.cwd);
   c.cwd_entered = rc == 0;
