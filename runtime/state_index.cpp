@@ -206,8 +206,15 @@ void remove_if_unused(int rootfd) noexcept {
   // create's forget() takes only after making its directory.
   struct stat st {};
   if (::fstat(rootfd, &st) != 0 || st.st_nlink != 2) return;
+  if (::faccessat(rootfd, kName, F_OK, AT_SYMLINK_NOFOLLOW) != 0 &&
+      ::faccessat(rootfd, kTmp, F_OK, AT_SYMLINK_NOFOLLOW) != 0) {
+    return;  // nothing to remove (and no index to create by locking it)
+  }
   UniqueFd fd = open_locked(rootfd);
-  if (fd && ::fstat(rootfd, &st) == 0 && st.st_nlink == 2) ::unlinkat(rootfd, kName, 0);
+  if (fd && ::fstat(rootfd, &st) == 0 && st.st_nlink == 2) {
+    ::unlinkat(rootfd, kName, 0);
+    ::unlinkat(rootfd, kTmp, 0);  // a compaction killed before its rename
+  }
 }
 
 std::unordered_map<std::string_view, Entry> read(int rootfd, std::string& text) {

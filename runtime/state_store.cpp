@@ -553,6 +553,9 @@ void StateStore::remove_stale() const {
   ::closedir(dir);
   for (const auto& n : stale)
     remove_tree(rootfd.get(), n.c_str());
+  // A delete killed after removing the last container but before the index: nothing is left
+  // for the index to describe.
+  state_index::remove_if_unused(rootfd.get());
 }
 
 std::vector<StateStore::Listed> StateStore::listing() const {

@@ -126,5 +126,27 @@ TEST(Polling, ListThroughIndexEqualsListWithout) {
   EXPECT_NE(after.find(a), std::string::npos) << after;
 }
 
+// A delete killed after removing the last container but before the index (crash trials): the
+// next `delete --force` removes what no container needs any more, .index and a compaction's
+// .index.tmp alike, and leaves --root as it found it.
+TEST(Polling, AnIndexLeftByAKilledDeleteGoesWithTheNextDeleteForce) {
+  Sandbox sb;
+  const std::string a = sb.id("a");
+  sb.write_config(runc_like_config({"/bin/true"}));
+  ASSERT_EQ(sb.nyx({"create", "--bundle", sb.bundle, a}).status, 0);
+  std::string index = sb.root + "/.index";
+  ASSERT_TRUE(path_exists(index));
+  std::string saved = sb.dir + "/index.saved";
+  ASSERT_EQ(::link(index.c_str(), saved.c_str()), 0);
+  ASSERT_EQ(sb.nyx({"delete", "--force", a}).status, 0);
+  EXPECT_FALSE(path_exists(index));
+  // As a killed delete leaves it.
+  ASSERT_EQ(::link(saved.c_str(), index.c_str()), 0);
+  ASSERT_EQ(::link(saved.c_str(), (sb.root + "/.index.tmp").c_str()), 0);
+  EXPECT_EQ(sb.nyx({"delete", "--force", a}).status, 0);
+  EXPECT_FALSE(path_exists(index));
+  EXPECT_FALSE(path_exists(sb.root + "/.index.tmp"));
+}
+
 }  // namespace
 }  // namespace nyx::test
