@@ -660,21 +660,19 @@ int Cgroups::freeze(bool frozen_state) const {
   return wait_frozen(*d, frozen_state);
 }
 
-namespace {
-
-// The v1 freezer cgroup (relative to the hierarchy) `pid` is in, or "".
-std::string freezer_cgroup_of(pid_t pid) {
+std::string frozen_v1_cgroup(pid_t pid, const std::string& mount) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
   for (std::string line; std::getline(in, line);) {
     auto first = line.find(':');
     auto second = line.find(':', first + 1);
     if (first == std::string::npos || second == std::string::npos) continue;
-    if (line.compare(first + 1, second - first - 1, "freezer") == 0) return line.substr(second + 1);
+    if (line.compare(first + 1, second - first - 1, "freezer") != 0) continue;
+    std::string path = line.substr(second + 1);
+    std::string st = read_file(mount + (path == "/" ? "" : path) + "/freezer.state").value_or("");
+    return st.rfind("FROZEN", 0) == 0 || st.rfind("FREEZING", 0) == 0 ? path : "";
   }
   return "";
 }
-
-}  // namespace
 
 int Cgroups::reclaim_frozen(pid_t init) const {
   const CgroupDir* ours = nullptr;
@@ -693,11 +691,8 @@ int Cgroups::reclaim_frozen(pid_t init) const {
   if (own.empty()) own = "/";
   int moved = 0;
   for (pid_t p : candidates) {
-    std::string where = freezer_cgroup_of(p);
+    std::string where = frozen_v1_cgroup(p, ours->mount);
     if (where.empty() || where == own) continue;
-    std::string st =
-        read_file(ours->mount + (where == "/" ? "" : where) + "/freezer.state").value_or("");
-    if (st.rfind("FROZEN", 0) != 0 && st.rfind("FREEZING", 0) != 0) continue;
     int err = write_file(ours->path + "/cgroup.procs", std::to_string(p));
     if (err == ESRCH) continue;
     if (err != 0) return -err;

@@ -36,6 +36,10 @@ struct CgroupOptions {
   bool systemd = false;
 };
 
+// The v1 freezer cgroup (relative to the hierarchy mounted at `mount`) that `pid` is in while
+// that cgroup is frozen or freezing; "" otherwise.
+std::string frozen_v1_cgroup(pid_t pid, const std::string& mount = "/sys/fs/cgroup/freezer");
+
 class Cgroups {
  public:
   Cgroups() = default;

@@ -158,20 +158,6 @@ void setup_stdio(ChildContext& c) {
 
 // ---- the executable -------------------------------------------------------------------------
 
-// sched_setattr(2)'s argument, first version (SCHED_ATTR_SIZE_VER0): glibc has no declaration,
-// and the kernel header's clashes with glibc's sched_param.
-struct SchedAttr {
-  std::uint32_t size;
-  std::uint32_t sched_policy;
-  std::uint64_t sched_flags;
-  std::int32_t sched_nice;
-  std::uint32_t sched_priority;
-  std::uint64_t sched_runtime;
-  std::uint64_t sched_deadline;
-  std::uint64_t sched_period;
-};
-static_assert(sizeof(SchedAttr) == 48);
-
 // process.ioPriority, process.scheduler and linux.personality, while the process still has
 // the capabilities a realtime class or policy needs.
 void set_process_attributes(ChildContext& c) {
@@ -183,16 +169,7 @@ void set_process_attributes(ChildContext& c) {
     }
   }
   if (p.set_scheduler) {
-    SchedAttr attr{};
-    attr.size = sizeof attr;
-    attr.sched_policy = p.sched_policy;
-    attr.sched_flags = p.sched_flags;
-    attr.sched_nice = p.sched_nice;
-    attr.sched_priority = p.sched_priority;
-    attr.sched_runtime = p.sched_runtime;
-    attr.sched_deadline = p.sched_deadline;
-    attr.sched_period = p.sched_period;
-    if (long rc = sys::call(SYS_sched_setattr, 0L, &attr, 0L); rc < 0) {
+    if (long rc = sys::call(SYS_sched_setattr, 0L, &p.sched, 0L); rc < 0) {
       c.fatal("process.scheduler: sched_setattr", -rc);
     }
   }

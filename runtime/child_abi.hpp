@@ -53,6 +53,20 @@ struct DeviceNode {
   const char* staged = nullptr;
 };
 
+// sched_setattr(2)'s argument, first version (SCHED_ATTR_SIZE_VER0): glibc has no declaration,
+// and the kernel header's clashes with glibc's sched_param.
+struct SchedAttr {
+  std::uint32_t size = sizeof(SchedAttr);
+  std::uint32_t sched_policy = 0;
+  std::uint64_t sched_flags = 0;
+  std::int32_t sched_nice = 0;
+  std::uint32_t sched_priority = 0;
+  std::uint64_t sched_runtime = 0;
+  std::uint64_t sched_deadline = 0;
+  std::uint64_t sched_period = 0;
+};
+static_assert(sizeof(SchedAttr) == 48);
+
 struct DevSymlink {
   const char* link_target = nullptr;  // "/proc/self/fd"
   const char* name = nullptr;         // relative to the rootfs ("dev/fd")
@@ -191,13 +205,7 @@ struct ChildPlan {
   // or policy needs CAP_SYS_ADMIN or CAP_SYS_NICE) and kept across execve.
   int ioprio = -1;  // ioprio_set(2) value; -1: not set
   bool set_scheduler = false;
-  std::uint32_t sched_policy = 0;
-  std::uint64_t sched_flags = 0;
-  std::int32_t sched_nice = 0;
-  std::uint32_t sched_priority = 0;
-  std::uint64_t sched_runtime = 0;
-  std::uint64_t sched_deadline = 0;
-  std::uint64_t sched_period = 0;
+  SchedAttr sched{};      // sched_setattr(2)'s argument, ready to pass
   long personality = -1;  // personality(2) domain; -1: not set
   const char* cwd = "/";
   const char* cwd_in_root = nullptr;  // create: the cwd relative to the rootfs, made when missing

@@ -421,24 +421,6 @@ UniqueFd open_init(const ContainerDir& dir, const nlohmann::json* state) {
 
 namespace {
 
-// The v1 freezer cgroup holding `pid` when it is frozen, or "".
-std::string frozen_elsewhere(pid_t pid) {
-  if (pid <= 0) return "";
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cgroup");
-  for (std::string line; std::getline(in, line);) {
-    auto first = line.find(':');
-    auto second = line.find(':', first + 1);
-    if (first == std::string::npos || second == std::string::npos) continue;
-    if (line.compare(first + 1, second - first - 1, "freezer") != 0) continue;
-    std::string path = line.substr(second + 1);
-    std::ifstream st("/sys/fs/cgroup/freezer" + path + "/freezer.state");
-    std::string value;
-    st >> value;
-    return value == "FROZEN" || value == "FREEZING" ? path : "";
-  }
-  return "";
-}
-
 Cgroups cgroups_of(const ContainerDir& dir, const nlohmann::json* state) {
   if (state != nullptr) {
     Cgroups cg = Cgroups::from_json(
@@ -471,7 +453,7 @@ std::string kill_container(const ContainerDir& dir, const nlohmann::json* state)
   bool reclaimed = false;
   for (int waited = 0; waited < 10000; waited += 100) {
     if (wait_exit(init.get(), 100)) return "";
-    std::string where = frozen_elsewhere(pid);
+    std::string where = pid > 0 ? frozen_v1_cgroup(pid) : std::string();
     if (where.empty()) continue;
     if (!reclaimed && !cg.empty() && cg.reclaim_frozen(pid) > 0) {
       reclaimed = true;

@@ -11,28 +11,11 @@
 #include <cerrno>
 
 #include "base/error.hpp"
+#include "runtime/primitives/namespaces.hpp"
 
 namespace nyx {
 
 namespace {
-
-std::string map_lines(std::span<const IdMapping> m) {
-  std::string out;
-  for (const auto& e : m) {
-    out += std::to_string(e.container_id) + " " + std::to_string(e.host_id) + " " +
-           std::to_string(e.size) + "\n";
-  }
-  return out;
-}
-
-int write_map(pid_t pid, const char* file, const std::string& text) {
-  std::string path = "/proc/" + std::to_string(pid) + "/" + file;
-  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-  if (!fd) return errno;
-  ssize_t n = ::write(fd.get(), text.data(), text.size());
-  if (n < 0) return errno;
-  return n == static_cast<ssize_t>(text.size()) ? 0 : EIO;
-}
 
 // The helper process: it blocks on the pipe until released, then is reaped. Released and
 // reaped on every path out, so a throw leaves no process behind.
@@ -74,14 +57,7 @@ UniqueFd make_mapping_userns(std::span<const IdMapping> uids, std::span<const Id
   }
   rd.reset();
   Holder holder(static_cast<pid_t>(pid), std::move(wr));
-  if (int err = write_map(holder.pid(), "uid_map", map_lines(uids)); err != 0) {
-    errno = err;
-    throw_errno(object + ".uidMappings", "cannot write the mount's uid_map");
-  }
-  if (int err = write_map(holder.pid(), "gid_map", map_lines(gids)); err != 0) {
-    errno = err;
-    throw_errno(object + ".gidMappings", "cannot write the mount's gid_map");
-  }
+  write_id_maps(holder.pid(), uids, gids, object);
   std::string ns = "/proc/" + std::to_string(pid) + "/ns/user";
   UniqueFd fd(::open(ns.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) throw_errno(object, "cannot open the mapping user namespace");

@@ -110,13 +110,13 @@ void plan_user(PlanBuilder& b) {
     plan.ioprio = (proc.io_priority->io_class << 13) | proc.io_priority->priority;
   if (const auto& sc = proc.scheduler) {
     plan.set_scheduler = true;
-    plan.sched_policy = sc->policy;
-    plan.sched_flags = sc->flags;
-    plan.sched_nice = sc->nice;
-    plan.sched_priority = sc->priority;
-    plan.sched_runtime = sc->runtime;
-    plan.sched_deadline = sc->deadline;
-    plan.sched_period = sc->period;
+    plan.sched = SchedAttr{.sched_policy = sc->policy,
+                           .sched_flags = sc->flags,
+                           .sched_nice = sc->nice,
+                           .sched_priority = sc->priority,
+                           .sched_runtime = sc->runtime,
+                           .sched_deadline = sc->deadline,
+                           .sched_period = sc->period};
   }
   if (b.cfg.linux.personality) plan.personality = static_cast<long>(*b.cfg.linux.personality);
   plan.cwd = st.keep(proc.cwd);

@@ -711,20 +711,15 @@ int bind_device(int dirfd, const char* base, const DeviceNode& d, int stage) {
   if (rc < 0 && rc != -EEXIST) return static_cast<int>(-rc);
   int fd = open_in_root(dirfd, base, true);
   if (fd < 0) return -fd;
-  char path[32];
-  fd_path(path, fd);
   int err = 0;
   if (d.staged != nullptr && stage >= 0) {
     long src = sys::call(SYS_openat, stage, d.staged, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-    if (src < 0) {
-      err = static_cast<int>(-src);
-    } else {
-      char src_path[32];
-      fd_path(src_path, static_cast<int>(src));
-      err = mount_at(src_path, path, nullptr, MS_BIND, nullptr);
-      close_fd(static_cast<int>(src));
-    }
+    err = src < 0 ? static_cast<int>(-src)
+                  : child::attach_tree(static_cast<int>(src), fd, false, 0, 0);
+    if (src >= 0) close_fd(static_cast<int>(src));
   } else {
+    char path[32];
+    fd_path(path, fd);
     err = mount_at(d.host, path, nullptr, MS_BIND, nullptr);
   }
   close_fd(fd);

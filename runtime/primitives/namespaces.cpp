@@ -82,7 +82,7 @@ void write_file(const std::string& path, const std::string& text, const std::str
   }
 }
 
-std::string map_text(const std::vector<IdMapping>& maps) {
+std::string map_text(std::span<const IdMapping> maps) {
   std::string out;
   for (const auto& m : maps) {
     out += std::to_string(m.container_id) + " " + std::to_string(m.host_id) + " " +
@@ -316,8 +316,14 @@ bool namespace_ablated(const Ablation& ablation, NsType type) {
 void write_id_maps(pid_t pid, const Linux& lx, bool deny_setgroups) {
   std::string base = "/proc/" + std::to_string(pid) + "/";
   if (deny_setgroups) write_file(base + "setgroups", "deny", "linux.gidMappings");
-  write_file(base + "uid_map", map_text(lx.uid_mappings), "linux.uidMappings");
-  write_file(base + "gid_map", map_text(lx.gid_mappings), "linux.gidMappings");
+  write_id_maps(pid, lx.uid_mappings, lx.gid_mappings, "linux");
+}
+
+void write_id_maps(pid_t pid, std::span<const IdMapping> uids, std::span<const IdMapping> gids,
+                   const std::string& object) {
+  std::string base = "/proc/" + std::to_string(pid) + "/";
+  write_file(base + "uid_map", map_text(uids), object + ".uidMappings");
+  write_file(base + "gid_map", map_text(gids), object + ".gidMappings");
 }
 
 const PrimitiveOps namespaces_ops{

@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <span>
+#include <string>
 #include <string_view>
 
 #include "bundle/config.hpp"
@@ -18,5 +20,9 @@ bool namespace_ablated(const Ablation& ablation, NsType type);
 
 // Writes uid_map/gid_map (and setgroups=deny when `deny_setgroups`) of `pid`.
 void write_id_maps(pid_t pid, const Linux& lx, bool deny_setgroups);
+// The same for mappings named by `object` (an idmapped mount's own user namespace):
+// errors name OBJECT.uidMappings and OBJECT.gidMappings.
+void write_id_maps(pid_t pid, std::span<const IdMapping> uids, std::span<const IdMapping> gids,
+                   const std::string& object);
 
 }  // namespace nyx
