@@ -36,7 +36,6 @@
 #include "runtime/record_view.hpp"
 #include "runtime/signals.hpp"
 #include "runtime/state_index.hpp"
-#include "runtime/state_view.hpp"
 #include "runtime/systemd_cgroup.hpp"
 #include "runtime/terminal.hpp"
 
@@ -345,26 +344,6 @@ int cmd_run(const GlobalOptions& g, RunOptions opts) {
   return code;
 }
 
-namespace {
-
-// `state` from state.view (state_view.hpp): the summary line (checked against the file's
-// length), the view (checked against the digest in that line), the live status put in. nullopt
-// for anything else, which the full parse prints the same way or reports.
-std::optional<std::string> state_from_view(const ContainerDir& dir) {
-  std::optional<StateSummary> s;
-  try {
-    s = dir.read_summary();
-  } catch (const Error&) {
-    return std::nullopt;
-  }
-  if (!s || s->view.empty() || s->phase == "creating") return std::nullopt;
-  std::optional<std::string> view = dir.read_view();
-  if (!view) return std::nullopt;
-  return state_view_with(*view, s->view, container_status(dir, *s));
-}
-
-}  // namespace
-
 int cmd_state(const GlobalOptions& g, const std::string& id, const std::string& format,
               const std::string& file) {
   if (!file.empty()) {
@@ -376,12 +355,6 @@ int cmd_state(const GlobalOptions& g, const std::string& id, const std::string& 
   }
   StateStore store(g.root);
   ContainerDir dir = must_open(store, id, false);
-  if (format != "table") {
-    if (std::optional<std::string> out = state_from_view(dir)) {
-      print(*out);
-      return 0;
-    }
-  }
   std::optional<nlohmann::json> state;
   try {
     state = settled(dir, [&] { return dir.read_state(); });

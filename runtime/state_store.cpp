@@ -17,9 +17,7 @@
 #include <cstring>
 
 #include "base/error.hpp"
-#include "base/sha256.hpp"
 #include "runtime/state_index.hpp"
-#include "runtime/state_view.hpp"
 
 namespace nyx {
 
@@ -102,29 +100,25 @@ constexpr std::size_t kSummaryChunk = 4096;
 constexpr std::size_t kSummaryFirst = 1024;
 
 nlohmann::json summary_json(const StateSummary& s) {
-  nlohmann::json j = {{"ociVersion", s.oci_version},
-                      {"status", s.phase},
-                      {"pid", s.pid},
-                      {"bundle", s.bundle},
-                      {"rootfs", s.rootfs},
-                      {"created", s.created},
-                      {"owner", s.owner},
-                      {"startTime", s.start_time},
-                      {"paused", s.paused}};
-  if (!s.view.empty()) j["view"] = s.view;
-  return j;
+  return {{"ociVersion", s.oci_version},
+          {"status", s.phase},
+          {"pid", s.pid},
+          {"bundle", s.bundle},
+          {"rootfs", s.rootfs},
+          {"created", s.created},
+          {"owner", s.owner},
+          {"startTime", s.start_time},
+          {"paused", s.paused}};
 }
 
 // The summary line, then the rest of the record on one line (compact: the file is read by
 // this program only, and indenting it was most of the cost of writing and parsing it), with
 // the total length written into the summary.
-std::string render_state(const nlohmann::json& state, const std::string& view_digest = {}) {
+std::string render_state(const nlohmann::json& state) {
   auto replace = nlohmann::json::error_handler_t::replace;
   std::string body = state.dump(-1, ' ', false, replace) + "\n";
   if (body.size() < 4 || body[0] != '{') return body;  // empty object
-  StateSummary summary = summarize(state);
-  summary.view = view_digest;
-  std::string sum = summary_json(summary).dump(-1, ' ', false, replace);
+  std::string sum = summary_json(summarize(state)).dump(-1, ' ', false, replace);
   sum.pop_back();  // reopen the object for "bytes"
   std::string line = std::string(kSummaryKey) + sum + (sum.size() > 1 ? "," : "") + "\"bytes\":";
   // Fixed width, so the total is known before it is written; spaces are valid JSON there.
@@ -215,7 +209,6 @@ class SummaryReader final : public nlohmann::json_sax<nlohmann::json> {
     if (key_ == "rootfs") return &out.rootfs;
     if (key_ == "created") return &out.created;
     if (key_ == "owner") return &out.owner;
-    if (key_ == "view") return &out.view;
     return nullptr;
   }
 
@@ -295,13 +288,6 @@ std::optional<StateSummary> StateStore::peek_summary(int rootfd, const std::stri
   return s;
 }
 
-std::optional<std::string> ContainerDir::read_view() const {
-  int err = 0;
-  std::string text = read_at(dir_.get(), kStateViewFile, 16u << 20, err);
-  if (err != 0 || text.empty()) return std::nullopt;
-  return text;
-}
-
 std::optional<StateSummary> ContainerDir::read_summary() const {
   UniqueFd fd(::openat(dir_.get(), "state.json", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
   StateSummary s;
@@ -314,50 +300,38 @@ std::optional<StateSummary> ContainerDir::read_summary() const {
   return s;
 }
 
-namespace {
-
-// `text` as `name` in the directory `dirfd`, replaced in one step for readers.
-void put_file(int dirfd, const char* name, std::string_view text, const std::string& object) {
-  char tmp[64];
-  std::snprintf(tmp, sizeof tmp, ".state.%d.tmp", static_cast<int>(::getpid()));
-  UniqueFd fd(::openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
-  if (!fd) throw_errno(object, "cannot write state");
-  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-    throw_errno(object, "cannot write state");
-  }
-  // No fsync: the state describes live processes, which a power loss ends anyway; an atomic
-  // rename is what keeps concurrent readers from seeing half a file (docs/state.md).
-  fd.reset();
-  // Exchanged rather than renamed over: ext4 (auto_da_alloc) starts writeback of a file renamed
-  // over another, ~0.2 ms per state write here, for durability the state does not need.
-  if (::renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == 0) {
-    ::unlinkat(dirfd, tmp, 0);
-  } else if (::renameat(dirfd, tmp, dirfd, name) != 0) {
-    throw_errno(object, "cannot write state");
-  }
-}
-
-}  // namespace
-
 void ContainerDir::write_state(const nlohmann::json& state) const {
-  StateSummary s = summarize(state);
-  bool settled = state.is_object() && !state.empty() && s.phase != "creating";
-  // The view goes first and its digest into the summary line: a crash between the two leaves
-  // a digest that does not match, and `state` parses the record instead.
-  std::string view = settled ? render_state_view(state) : std::string();
-  std::string text = render_state(state, settled ? sha256_hex(view) : std::string());
+  std::string text = render_state(state);
   // Its index entry goes before state.json changes and comes back after (state_index.hpp): a
   // crash in between leaves the container to be read the slow way, never listed stale.
   UniqueFd root(
       ::open(path_.substr(0, path_.rfind('/')).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root) throw_errno(container_object(id_), "cannot write state");
   state_index::forget(root.get(), id_);
-  if (settled) put_file(dir_.get(), kStateViewFile, view, container_object(id_));
-  put_file(dir_.get(), "state.json", text, container_object(id_));
+  char tmp[64];
+  std::snprintf(tmp, sizeof tmp, ".state.%d.tmp", static_cast<int>(::getpid()));
+  UniqueFd fd(
+      ::openat(dir_.get(), tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600));
+  if (!fd) throw_errno(container_object(id_), "cannot write state");
+  if (::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
+    throw_errno(container_object(id_), "cannot write state");
+  }
+  // No fsync: the state describes live processes, which a power loss ends anyway; an atomic
+  // rename is what keeps concurrent readers from seeing half a file (docs/state.md).
+  fd.reset();
+  // Exchanged rather than renamed over: ext4 (auto_da_alloc) starts writeback of a file renamed
+  // over another, ~0.2 ms per state write here, for durability the state does not need.
+  if (::renameat2(dir_.get(), tmp, dir_.get(), "state.json", RENAME_EXCHANGE) == 0) {
+    ::unlinkat(dir_.get(), tmp, 0);
+  } else if (::renameat(dir_.get(), tmp, dir_.get(), "state.json") != 0) {
+    throw_errno(container_object(id_), "cannot write state");
+  }
   // As the summary line: only a record that has one (list reads a creating one itself).
   struct stat dst {};
   struct stat fst {};
-  if (settled && ::fstat(dir_.get(), &dst) == 0 &&
+  StateSummary s = summarize(state);
+  if (state.is_object() && !state.empty() && s.phase != "creating" &&
+      ::fstat(dir_.get(), &dst) == 0 &&
       ::fstatat(dir_.get(), "state.json", &fst, AT_SYMLINK_NOFOLLOW) == 0) {
     state_index::record(root.get(), id_, state_index::identity(dst.st_ino, fst), s);
   }

@@ -30,7 +30,6 @@ struct StateSummary {
   pid_t pid = 0;
   std::uint64_t start_time = 0;
   bool paused = false;
-  std::string view;  // sha256 of state.view written with this record (state_view.hpp), or ""
 };
 
 // The summary of a whole state record.
@@ -55,8 +54,6 @@ class ContainerDir {
   // it existed; read the whole state), throws Error when the file is missing or its length no
   // longer matches the one the line records (truncated or overwritten).
   std::optional<StateSummary> read_summary() const;
-  // state.view (state_view.hpp) as written, or nullopt when it cannot be read.
-  std::optional<std::string> read_view() const;
   // Writes a temporary file and renames it over state.json: readers see old or new, never half.
   void write_state(const nlohmann::json& state) const;
   // The same for a directory nobody else can see yet (StateStore::create): written in place.
