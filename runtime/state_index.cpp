@@ -203,7 +203,7 @@ std::string identity(ino_t dir_ino, const struct stat& f) {
 void remove_if_unused(int rootfd) noexcept {
   // A directory's link count is 2 plus its subdirectories (ext4, tmpfs, xfs): 2 means no
   // container and no create or delete at work. Checked again under the index's lock, which a
-  // create's forget() takes only after making its directory.
+  // create's first record() takes only after making its directory.
   struct stat st {};
   if (::fstat(rootfd, &st) != 0 || st.st_nlink != 2) return;
   if (::faccessat(rootfd, kName, F_OK, AT_SYMLINK_NOFOLLOW) != 0 &&

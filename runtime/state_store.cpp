@@ -441,10 +441,10 @@ ContainerDir StateStore::create(const std::string& id, const nlohmann::json& fir
   ContainerDir dir(id, path, std::move(fd));
   dir.lock();
   try {
+    // An entry an earlier container of this name left (its delete killed before forgetting
+    // it) is not forgotten here: entries hold their state file's inode, size and change time,
+    // which this one's do not match, and the first write_state forgets it anyway.
     if (!first_state.is_null()) dir.write_first_state(first_state);
-    // An entry left by an earlier container of this name (its delete killed before forgetting
-    // it) must not describe this one, whose inode number may be the same.
-    state_index::forget(rootfd.get(), id);
   } catch (const Error&) {
     remove_tree(rootfd.get(), tmp.c_str());
     throw;
